@@ -1,0 +1,17 @@
+"""The exceptions the project raises on purpose: each message says what happened and what to do."""
+
+
+class GPENError(Exception):
+    """Base of every failure the extension reports to a user instead of crashing."""
+
+
+class CheckpointError(GPENError):
+    """A model file that is missing, unreadable, or not a GPEN-BFR checkpoint."""
+
+
+class DetectorError(GPENError):
+    """A face detector (or face parser) whose package or weights are not available."""
+
+
+class ImageError(GPENError):
+    """An image the pipeline cannot work on (unsupported shape, dtype or channel count)."""
