@@ -1,0 +1,66 @@
+"""The GPEN-BFR ``FullGenerator`` as one inference-only module, and how to build it."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import GPENConfig
+from .decoder import Decoder
+from .encoder import Encoder
+from .placement import Placement
+from .precision import resolve_dtype
+from .style import StyleMapping
+from .weights import StateDictReader
+
+
+class GPENGenerator(nn.Module):
+    """Image in [-1, 1] (N, 3, size, size) -> restored image, what the original returns as ``image``.
+
+    All weight-only work (equalized-lr scales, gains, demodulation sums, layouts, dtype casts)
+    happens here at construction; the prepared tensors are buffers, not the original parameters.
+    """
+
+    def __init__(self, config: GPENConfig, state_dict: dict[str, torch.Tensor], placement: Placement) -> None:
+        super().__init__()
+        reader = StateDictReader(state_dict)
+        self.config = config
+        self.size = config.size
+        self.placement = placement
+        self.encoder = Encoder(reader, config, placement)
+        self.mapping = StyleMapping(reader, config.n_mlp, placement)
+        self.decoder = Decoder(reader, config, placement)
+        reader.finish()
+        self.eval()
+
+    @property
+    def device(self) -> torch.device:
+        return self.placement.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.placement.dtype
+
+    @torch.inference_mode()
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        features, code = self.encoder(self.placement.compute(image))
+        styles = self.decoder.modulation(self.mapping(code))
+        # Each sample has its own modulated weights, so the decoder runs per sample.
+        outputs = [
+            self.decoder([feature[index : index + 1] for feature in features], [style[index] for style in styles])
+            for index in range(image.shape[0])
+        ]
+        return torch.cat(outputs).contiguous()
+
+
+def build_generator(
+    config: GPENConfig,
+    state_dict: dict[str, torch.Tensor],
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+) -> GPENGenerator:
+    """The network for ``config`` with the original ``state_dict``, ready on ``device``.
+
+    ``dtype`` None picks the fastest accurate precision for the device (see ``precision.auto_dtype``).
+    """
+    device = torch.device(device)
+    return GPENGenerator(config, state_dict, Placement(device, resolve_dtype(device, dtype)))

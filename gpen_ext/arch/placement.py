@@ -1,0 +1,32 @@
+"""Where the network's tensors live: device, compute dtype and memory layout, decided once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+CHANNELS_LAST_DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Feature maps and fixed conv weights use ``dtype``; small style maths stays fp32.
+
+    Channels-last (NHWC) lets oneDNN and cuDNN run the convolutions without layout reorders;
+    other backends (MPS) keep PyTorch's default layout, where their kernels are best tested.
+    """
+
+    device: torch.device
+    dtype: torch.dtype
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.device.type in CHANNELS_LAST_DEVICES else torch.contiguous_format
+
+    def compute(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` on the device in the compute dtype (4-D ones in the compute layout)."""
+        tensor = tensor.to(self.device, self.dtype)
+        return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
+
+    def fp32(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.to(self.device, torch.float32)

@@ -1,0 +1,148 @@
+"""The GPEN network against the original's golden outputs, in every precision and batch shape."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gpen_ext.arch import GPENConfig, auto_dtype, build_generator, expected_state_dict
+from gpen_ext.arch.precision import cpu_has_native_bf16
+from gpen_ext.errors import GPENError
+from gpen_ext.recipe import recipe_state_dict, recipe_input
+
+CONFIGS = {256: GPENConfig(256, 1, 0.5), 512: GPENConfig(512), 1024: GPENConfig(1024), 2048: GPENConfig(2048)}
+GOLDEN_TOLERANCE = 1e-4
+MIN_PSNR_DB = 40.0
+
+
+def golden_summary(image: torch.Tensor) -> dict[str, np.ndarray]:
+    """The arrays stored in ``gpen_bfr_<size>.golden.npz``, computed from one (3, S, S) image."""
+    size, half = image.shape[-1], image.shape[-1] // 2
+    summary = {
+        "mean": image.mean(dim=(1, 2)),
+        "std": image.std(dim=(1, 2)),
+        "min": image.min(),
+        "max": image.max(),
+        "down64": F.avg_pool2d(image[None], size // 64)[0],
+        "center64": image[:, half - 32 : half + 32, half - 32 : half + 32],
+        "corner32": image[:, :32, :32],
+    }
+    return {name: value.numpy() for name, value in summary.items()}
+
+
+def psnr(test: torch.Tensor, reference: torch.Tensor) -> float:
+    """PSNR in dB over the [-1, 1] range (peak-to-peak 2)."""
+    mse = (test.float() - reference.float()).square().mean().item()
+    return 10 * math.log10(4.0 / mse)
+
+
+@pytest.fixture(scope="module")
+def fp32_outputs() -> dict[int, torch.Tensor]:
+    """fp32 outputs per size, computed once: they are the reference for the other precisions."""
+    return {}
+
+
+def fp32_output(size: int, cache: dict[int, torch.Tensor]) -> torch.Tensor:
+    if size not in cache:
+        config = CONFIGS[size]
+        cache[size] = build_generator(config, recipe_state_dict(config), dtype=torch.float32)(recipe_input(size))
+    return cache[size]
+
+
+def assert_matches_golden(size: int, output: torch.Tensor, reference_dir: Path) -> None:
+    golden = np.load(reference_dir / f"gpen_bfr_{size}.golden.npz")
+    assert output.shape == (1, 3, size, size) and output.dtype == torch.float32
+    for name, ours in golden_summary(output[0]).items():
+        error = np.abs(ours - golden[name]).max()
+        assert error < GOLDEN_TOLERANCE, f"{name}: max abs error {error:.2e} against the original"
+
+
+@pytest.mark.parametrize("size", [256, 512])
+def test_fp32_matches_original(size: int, reference_dir: Path, fp32_outputs: dict) -> None:
+    assert_matches_golden(size, fp32_output(size, fp32_outputs), reference_dir)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [1024, 2048])
+def test_fp32_matches_original_large(size: int, reference_dir: Path, fp32_outputs: dict) -> None:
+    assert_matches_golden(size, fp32_output(size, fp32_outputs), reference_dir)
+
+
+@pytest.mark.parametrize("size", [256, 512])
+def test_bf16_within_40db_of_fp32(size: int, fp32_outputs: dict) -> None:
+    config = CONFIGS[size]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.bfloat16)
+    assert model.dtype == torch.bfloat16
+    output = model(recipe_input(size))
+    assert output.dtype == torch.float32
+    assert psnr(output, fp32_output(size, fp32_outputs)) >= MIN_PSNR_DB
+
+
+def test_fp16_on_cpu_within_40db_of_fp32(fp32_outputs: dict) -> None:
+    """fp16 is meant for CUDA; on a CPU it must still compute the same image (slowly)."""
+    config = CONFIGS[256]
+    output = build_generator(config, recipe_state_dict(config), dtype=torch.float16)(recipe_input(256))
+    assert psnr(output, fp32_output(256, fp32_outputs)) >= MIN_PSNR_DB
+
+
+def test_batch_equals_single_samples() -> None:
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    batch = torch.cat([recipe_input(256, seed=1), recipe_input(256, seed=2)])
+    together = model(batch)
+    separately = torch.cat([model(batch[:1]), model(batch[1:])])
+    assert together.shape == (2, 3, 256, 256)
+    torch.testing.assert_close(together, separately, rtol=0, atol=1e-5)
+    assert (together[0] - together[1]).abs().max() > 0.01, "different faces must give different images"
+
+
+def test_noise_injection_is_used() -> None:
+    """The recipe randomises the noise weights; zeroing them must change the image (wiring check)."""
+    config = CONFIGS[256]
+    state = recipe_state_dict(config)
+    silenced = {key: torch.zeros_like(value) if key.endswith("noise.weight") else value for key, value in state.items()}
+    image = recipe_input(256)
+    difference = build_generator(config, state)(image) - build_generator(config, silenced)(image)
+    assert difference.abs().max() > 0.05
+
+
+@pytest.mark.parametrize("size", [256, 512, 1024, 2048])
+def test_reads_exactly_the_manifest_keys(size: int, reference_dir: Path) -> None:
+    """The network consumes every key of the released layout once: a missing or extra key is an error."""
+    import json
+
+    manifest = json.loads((reference_dir / f"gpen_bfr_{size}.manifest.json").read_text())
+    config = CONFIGS[size]
+    assert list(expected_state_dict(config)) == list(manifest["state_dict"])
+    state = {key: torch.zeros(entry) if isinstance(entry, tuple) else torch.tensor(entry)
+             for key, entry in expected_state_dict(config).items()}
+    build_generator(config, state)
+    with pytest.raises(KeyError, match="final_linear.0.bias"):
+        build_generator(config, {key: value for key, value in state.items() if key != "final_linear.0.bias"})
+    with pytest.raises(KeyError, match="not used"):
+        build_generator(config, {**state, "generator.extra": torch.zeros(1)})
+
+
+def test_module_contract() -> None:
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), device="cpu", dtype=None)
+    assert (model.size, model.config, model.device) == (256, config, torch.device("cpu"))
+    assert not model.training
+    assert model.dtype == auto_dtype(torch.device("cpu"))
+    assert model.dtype == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+    with pytest.raises(GPENError, match="unsupported compute dtype"):
+        build_generator(config, recipe_state_dict(config), dtype=torch.float64)
+
+
+def test_cuda_matches_cpu(fp32_outputs: dict) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    config = CONFIGS[256]
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        model = build_generator(config, recipe_state_dict(config), device="cuda", dtype=dtype)
+        output = model(recipe_input(256).cuda()).cpu()
+        assert psnr(output, fp32_output(256, fp32_outputs)) >= MIN_PSNR_DB, dtype
