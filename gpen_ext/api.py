@@ -1,0 +1,84 @@
+"""The ``/gpen/v1`` HTTP API as plain functions: JSON-like dicts in, JSON-like dicts out.
+
+A1111's Extras API passes no arguments to extension postprocessing scripts, so GPEN gets its own
+routes. The route handlers in ``scripts/gpen_api.py`` only call these, which keeps the request
+handling testable without FastAPI or a WebUI.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .errors import GPENError, ImageError
+from .model_cache import MODEL_CACHE, ModelCache
+from .model_files import list_models, resolve_model
+from .safe_restore import RestoreOptions, restore_safely
+from .webui_settings import Environment, GPENSettings
+
+OPTION_NAMES = tuple(f.name for f in fields(RestoreOptions))
+
+
+def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
+    """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
+    models = list_models(env.models_dir)
+    try:
+        automatic = resolve_model(env.models_dir, settings.model).stem
+    except GPENError:
+        automatic = None
+    return {
+        "models_dir": str(env.models_dir),
+        "models": [{"name": name, "file": path.name, "size_bytes": path.stat().st_size} for name, path in models.items()],
+        "default": automatic,
+    }
+
+
+def restore_response(
+    payload: Mapping[str, Any], env: Environment, settings: GPENSettings, *, cache: ModelCache = MODEL_CACHE
+) -> dict[str, Any]:
+    """``POST /gpen/v1/restore``: ``{"image": base64, options...}`` -> restored image, faces and any warning.
+
+    Options default to the Settings page. A malformed request raises ``GPENError`` (HTTP 422); a
+    restoration that cannot run returns the input image with ``warning`` set, like the UI does.
+    """
+    image = decode_image(payload.get("image"))
+    unknown = sorted(set(payload) - {"image", *OPTION_NAMES})
+    if unknown:
+        raise GPENError(f"unknown field(s) {unknown}; /gpen/v1/restore takes 'image' and {list(OPTION_NAMES)}.")
+    options = RestoreOptions.from_settings(settings, **{k: v for k, v in payload.items() if k != "image"})
+    outcome = restore_safely(image, options, env, cache=cache)
+    return {
+        "image": encode_image(outcome.image),
+        "model": outcome.model,
+        "restored": outcome.restored,
+        "faces": [face.to_dict() for face in outcome.faces],
+        "warning": outcome.warning,
+    }
+
+
+def decode_image(data: object) -> np.ndarray:
+    """A base64 (optionally ``data:`` URL) PNG/JPEG/WebP as an array the pipeline takes (L, RGB, RGBA, 16-bit L)."""
+    if not isinstance(data, str) or not data:
+        raise ImageError("'image' must be a base64-encoded image (PNG, JPEG or WebP).")
+    try:
+        raw = base64.b64decode(data.split(",", 1)[-1], validate=True)
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+    except (binascii.Error, ValueError, OSError) as error:
+        raise ImageError(f"'image' is not a readable base64-encoded image ({error}).") from error
+    if image.mode not in ("L", "RGB", "RGBA", "I;16"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    return np.array(image)
+
+
+def encode_image(image: np.ndarray) -> str:
+    """A base64 PNG of ``image``, lossless so that untouched pixels come back bit-identical."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

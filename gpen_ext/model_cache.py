@@ -1,0 +1,74 @@
+"""Load each GPEN model once and keep it, parked on the CPU between uses when VRAM is scarce.
+
+GPEN-BFR-2048 is 285 MB and takes seconds to read and validate, while the WebUI asks for face
+restoration once per generated image: reading the file every time would dominate the run.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .arch.placement import Placement
+from .loading import load_model
+
+CacheKey = tuple[str, int, str, str]
+
+
+class ModelCache:
+    """A small LRU of loaded models keyed by file (and its mtime), device and precision.
+
+    ``capacity`` bounds host memory: an X/Y/Z plot over two models should not reload each cell,
+    but every model kept costs about 285 MB.
+    """
+
+    def __init__(self, capacity: int = 2) -> None:
+        self.capacity = capacity
+        self._models: OrderedDict[CacheKey, nn.Module] = OrderedDict()
+
+    def get(self, path: Path, device: torch.device, precision: str = "auto") -> nn.Module:
+        """The model for ``path`` on ``device``, loaded on first use and moved back from the CPU if parked."""
+        path = Path(path).resolve()
+        key = (str(path), path.stat().st_mtime_ns, str(device), precision)
+        model = self._models.pop(key, None)
+        if model is None:
+            model = load_model(path, device=device, dtype=precision)
+        self._models[key] = _place(model, device)
+        while len(self._models) > self.capacity:
+            self._models.popitem(last=False)
+        return model
+
+    def offload(self) -> None:
+        """Park every cached model on the CPU, freeing accelerator memory but keeping the weights."""
+        for model in self._models.values():
+            _place(model, torch.device("cpu"))
+
+    def clear(self) -> None:
+        """Forget every model (used after an out-of-memory error, before retrying)."""
+        self._models.clear()
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+def _place(model: nn.Module, device: torch.device) -> nn.Module:
+    """Move ``model``'s tensors and its placements (which the network computes on) to ``device``.
+
+    The generator decides device and dtype once, in a ``Placement`` its layers keep; moving the
+    tensors alone would leave them sending inputs to the old device.
+    """
+    device = torch.device(device)
+    if model.device == device:
+        return model
+    model.to(device)
+    for module in model.modules():
+        if isinstance(getattr(module, "placement", None), Placement):
+            module.placement = replace(module.placement, device=device)
+    return model
+
+
+MODEL_CACHE = ModelCache()
+"""The one cache shared by the face restorer, the scripts and the API of a WebUI process."""

@@ -1,0 +1,55 @@
+"""Which GPEN model files a folder offers, by the name the user picks them with (the file stem)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .checkpoint import find_checkpoints
+from .errors import CheckpointError
+from .webui_settings import AUTOMATIC_MODEL
+
+DOWNLOAD_HINT = (
+    "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
+    "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
+    "'damo/cv_gpen_image-portrait-enhancement-hires' (pytorch_model.pt is 1024, pytorch_model-2048.pt is 2048)"
+)
+
+
+def list_models(models_dir: Path) -> dict[str, Path]:
+    """Model name -> file for every checkpoint in ``models_dir`` (empty when the folder is missing)."""
+    if not Path(models_dir).is_dir():
+        return {}
+    return {path.stem: path for path in sorted(find_checkpoints(models_dir))}
+
+
+def resolve_model(models_dir: Path, name: str) -> Path:
+    """The file for ``name``; ``Automatic`` (or empty) picks the largest file, the highest-resolution model.
+
+    Raises ``CheckpointError`` naming the folder and where the official files come from.
+    """
+    models = list_models(models_dir)
+    if not models:
+        raise CheckpointError(
+            f"No GPEN model found in {models_dir}. Put a GPEN-BFR checkpoint there (GPEN-BFR-2048.pth is the "
+            f"best for photos); {DOWNLOAD_HINT}."
+        )
+    if name in ("", None, AUTOMATIC_MODEL):
+        return max(models.values(), key=lambda path: path.stat().st_size)
+    if name not in models:
+        raise CheckpointError(
+            f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
+            "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
+        )
+    return models[name]
+
+
+def model_choices(models_dir: Path) -> list[str]:
+    """What a model dropdown offers: ``Automatic`` first, then every file in the folder."""
+    return [AUTOMATIC_MODEL, *list_models(models_dir)]
+
+
+def model_display_name(models_dir: Path, name: str) -> str:
+    """The file ``name`` resolves to (``Automatic`` -> ``GPEN-BFR-2048``), or ``name`` when none does, for infotext."""
+    try:
+        return resolve_model(models_dir, name).stem
+    except CheckpointError:
+        return name

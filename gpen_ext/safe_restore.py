@@ -1,0 +1,145 @@
+"""Face restoration that never breaks the caller: every failure becomes a warning and the image passes through.
+
+The WebUI calls a face restorer in the middle of generation; an exception there would throw away
+the user's images. So every entry point of the extension (restorer, scripts, API) goes through
+``restore_safely``, which also retries once after running out of memory.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import GPENError
+from .model_cache import MODEL_CACHE, ModelCache
+from .model_files import resolve_model
+from .pipeline import FaceReport, restore_faces
+from .webui_settings import AUTOMATIC_MODEL, Environment, GPENSettings
+
+logger = logging.getLogger("gpen")
+
+Progress = Callable[[int, int], None]
+Notify = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """Everything one restoration needs to know besides the image and the environment."""
+
+    model: str = AUTOMATIC_MODEL
+    visibility: float = 1.0
+    faces: str | int = "all"
+    min_face_size: int = 0
+    detector: str = "retinaface_resnet50"
+    precision: str = "auto"
+    confidence: float = 0.9
+
+    @classmethod
+    def from_settings(cls, settings: GPENSettings, **overrides: object) -> RestoreOptions:
+        """The options the Settings page describes, with per-call choices (``overrides``) on top."""
+        base = cls(
+            model=settings.model,
+            visibility=settings.visibility,
+            faces=settings.faces,
+            min_face_size=settings.min_face_size,
+            detector=settings.detector,
+            precision=settings.precision,
+        )
+        return replace(base, **overrides)
+
+
+@dataclass
+class RestoreOutcome:
+    """The result image (the input itself when nothing was done), the per-face report and any warning."""
+
+    image: np.ndarray
+    faces: list[FaceReport] = field(default_factory=list)
+    model: str = ""
+    warning: str = ""
+
+    @property
+    def restored(self) -> bool:
+        return any(face.restored for face in self.faces)
+
+
+def restore_safely(
+    image: np.ndarray,
+    options: RestoreOptions,
+    env: Environment,
+    *,
+    cache: ModelCache = MODEL_CACHE,
+    progress: Progress | None = None,
+    notify: Notify | None = None,
+) -> RestoreOutcome:
+    """Restore the faces in ``image``; on any failure return it unchanged with a warning (logged and notified)."""
+    if options.visibility <= 0:
+        return RestoreOutcome(image)
+    try:
+        path = resolve_model(env.models_dir, options.model)
+        outcome = _restore_with_retry(image, options, env, path, cache, progress)
+    except GPENError as error:
+        outcome = RestoreOutcome(image, warning=f"GPEN skipped: {error}")
+    except Exception as error:  # noqa: BLE001 - generation must go on whatever GPEN does
+        logger.exception("GPEN failed unexpectedly")
+        outcome = RestoreOutcome(image, warning=f"GPEN failed unexpectedly ({error}); the image is unchanged, see the console.")
+    finally:
+        if env.offload:
+            cache.offload()
+    if outcome.warning:
+        logger.warning(outcome.warning)
+        if notify is not None:
+            notify(outcome.warning)
+    return outcome
+
+
+def _restore_with_retry(
+    image: np.ndarray, options: RestoreOptions, env: Environment, path: Path, cache: ModelCache, progress: Progress | None
+) -> RestoreOutcome:
+    """Run on the chosen device and precision; after an out-of-memory error, once more on the fallback."""
+    for device, precision in _attempts(env.device, options.precision):
+        try:
+            model = cache.get(path, device, precision)
+            restored, faces = restore_faces(
+                image,
+                model,
+                detector=options.detector,
+                weights_dir=env.weights_dir,
+                faces=options.faces,
+                min_face_size=options.min_face_size,
+                confidence=options.confidence,
+                visibility=options.visibility,
+                progress=progress,
+            )
+            return RestoreOutcome(restored, faces, path.stem)
+        except (RuntimeError, MemoryError) as error:
+            if not _is_out_of_memory(error):
+                raise
+            logger.warning("GPEN ran out of memory on %s (%s)", device, precision)
+            _free_memory(cache)
+    return RestoreOutcome(
+        image,
+        model=path.stem,
+        warning="GPEN skipped: out of memory, also after one retry with less memory. "
+        "Free memory, pick a smaller GPEN model, or run GPEN on the CPU (--use-cpu gpen).",
+    )
+
+
+def _attempts(device: torch.device, precision: str) -> Iterator[tuple[torch.device, str]]:
+    """The requested placement, then one cheaper fallback: half precision on an accelerator, else the CPU."""
+    yield device, precision
+    if device.type != "cpu":
+        yield (device, "fp16") if precision == "fp32" else (torch.device("cpu"), "auto")
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, MemoryError) or "out of memory" in str(error).lower()
+
+
+def _free_memory(cache: ModelCache) -> None:
+    cache.clear()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

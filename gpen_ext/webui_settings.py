@@ -1,0 +1,79 @@
+"""The extension's settings and run-time environment, read from any WebUI-like options object.
+
+The WebUI keeps settings in ``shared.opts`` and command-line flags in ``shared.cmd_opts``; this
+module reads them by attribute name only, so it works the same in A1111, Forge and the tests,
+and every script builds its settings through one function instead of repeating the lookups.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+
+AUTOMATIC_MODEL = "Automatic"
+FACE_CHOICES = ("all", "largest", "center")
+PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
+OPTION_PREFIX = "gpen_"
+
+
+@dataclass(frozen=True)
+class GPENSettings:
+    """What the user chose in Settings › GPEN; the defaults here are the WebUI's defaults too."""
+
+    model: str = AUTOMATIC_MODEL
+    visibility: float = 1.0
+    faces: str = "all"
+    min_face_size: int = 0
+    detector: str = "retinaface_resnet50"
+    precision: str = "auto"
+    unload: bool = False
+
+    @classmethod
+    def from_opts(cls, opts: Any) -> GPENSettings:
+        """Read ``opts.gpen_<field>`` for every field, falling back to the default when unset."""
+        return cls(**{f.name: getattr(opts, option_key(f.name), f.default) for f in fields(cls)})
+
+
+def option_key(field_name: str) -> str:
+    """The WebUI settings key of a ``GPENSettings`` field (``visibility`` -> ``gpen_visibility``)."""
+    return OPTION_PREFIX + field_name
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where models live and where GPEN runs, as the WebUI's flags and settings decide."""
+
+    models_dir: Path
+    weights_dir: Path
+    device: torch.device
+    offload: bool
+
+
+def environment_from_webui(shared: Any, devices: Any) -> Environment:
+    """Build the environment from the WebUI's ``modules.shared`` and ``modules.devices``.
+
+    The device is the WebUI's face-restoration device (``devices.device_codeformer``), which
+    already honours ``--use-cpu all``/``codeformer``; ``--use-cpu gpen`` is honoured here. The
+    model goes back to the CPU after use when the user asked for it (GPEN's own setting or the
+    WebUI's ``face_restoration_unload``) or when VRAM is scarce (``--lowvram``/``--medvram``).
+    """
+    opts, cmd_opts = shared.opts, shared.cmd_opts
+    models_path = Path(shared.models_path)
+    custom_dir = getattr(cmd_opts, "gpen_models_path", None)
+    offload = any(
+        (
+            GPENSettings.from_opts(opts).unload,
+            getattr(opts, "face_restoration_unload", False),
+            getattr(cmd_opts, "lowvram", False),
+            getattr(cmd_opts, "medvram", False),
+        )
+    )
+    use_cpu = getattr(cmd_opts, "use_cpu", None) or []
+    return Environment(
+        models_dir=Path(custom_dir) if custom_dir else models_path / "GPEN",
+        weights_dir=models_path / "GFPGAN",
+        device=torch.device("cpu") if "gpen" in use_cpu else torch.device(devices.device_codeformer or "cpu"),
+        offload=offload,
+    )

@@ -1,0 +1,84 @@
+"""The "GPEN" accordion of txt2img and img2img: restore the faces of every generated image."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+from modules import devices, scripts, shared
+from modules.ui_components import InputAccordion
+from PIL import Image
+
+from gpen_ext.errors import GPENError
+from gpen_ext.model_files import model_choices, model_display_name
+from gpen_ext.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.script_args import (
+    INFOTEXT_FACES,
+    INFOTEXT_MODEL,
+    INFOTEXT_VISIBILITY,
+    PASTE_FIELD_NAMES,
+    GPENArgs,
+    infotext_enabled,
+)
+from gpen_ext.webui_settings import FACE_CHOICES, GPENSettings, environment_from_webui
+
+
+class GPENScript(scripts.Script):
+    """An AlwaysVisible script; its arguments are ``GPENArgs`` (enabled, model, visibility, faces)."""
+
+    def title(self) -> str:
+        return "GPEN"
+
+    def show(self, is_img2img: bool) -> object:
+        return scripts.AlwaysVisible
+
+    def ui(self, is_img2img: bool) -> list[gr.components.Component]:
+        settings = GPENSettings.from_opts(shared.opts)
+        models_dir = environment_from_webui(shared, devices).models_dir
+        with InputAccordion(False, label="GPEN", elem_id=self.elem_id("enabled")) as enabled:
+            with gr.Row():
+                model = gr.Dropdown(
+                    label="GPEN model", choices=model_choices(models_dir), value=settings.model, elem_id=self.elem_id("model")
+                )
+                faces = gr.Dropdown(label="GPEN faces", choices=list(FACE_CHOICES), value=settings.faces, elem_id=self.elem_id("faces"))
+            visibility = gr.Slider(
+                label="GPEN visibility", minimum=0.0, maximum=1.0, step=0.01, value=settings.visibility, elem_id=self.elem_id("visibility")
+            )
+        self.infotext_fields = [
+            (enabled, infotext_enabled),
+            (model, INFOTEXT_MODEL),
+            (visibility, INFOTEXT_VISIBILITY),
+            (faces, INFOTEXT_FACES),
+        ]
+        self.paste_field_names = list(PASTE_FIELD_NAMES)
+        return [enabled, model, visibility, faces]
+
+    def process(self, p, *args) -> None:
+        """Write the infotext up front, so every image of the batch (and its saved file) carries it."""
+        try:
+            gpen = GPENArgs.from_script_args(args).with_overrides(p)
+        except GPENError as error:
+            p.comment(f"GPEN skipped: {error}")
+            return
+        if gpen.enabled:
+            models_dir = environment_from_webui(shared, devices).models_dir
+            p.extra_generation_params.update(gpen.infotext(model_display_name(models_dir, gpen.model)))
+
+    def postprocess_image(self, p, pp: scripts.PostprocessImageArgs, *args) -> None:
+        try:
+            gpen = GPENArgs.from_script_args(args).with_overrides(p)
+        except GPENError:
+            return  # process() has already reported it
+        if not gpen.enabled:
+            return
+        options = RestoreOptions.from_settings(
+            GPENSettings.from_opts(shared.opts), model=gpen.model, visibility=gpen.visibility, faces=gpen.faces
+        )
+        outcome = restore_safely(
+            np.asarray(pp.image),
+            options,
+            environment_from_webui(shared, devices),
+            progress=lambda done, total: setattr(shared.state, "textinfo", f"GPEN: face {done}/{total}"),
+            notify=p.comment,
+        )
+        if outcome.restored:
+            pp.image = Image.fromarray(outcome.image)
+        devices.torch_gc()

@@ -1,0 +1,40 @@
+"""The "GPEN" section of the Extras tab (single image, batch, batch from directory)."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+from modules import devices, scripts_postprocessing, shared
+from modules.ui_components import InputAccordion
+from PIL import Image
+
+from gpen_ext.model_files import model_choices
+from gpen_ext.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
+from gpen_ext.webui_settings import GPENSettings, environment_from_webui
+
+
+class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
+    name = "GPEN"
+    order = 2050  # right after GFPGAN (2000) and before CodeFormer (3000), like the built-in restorers
+
+    def ui(self) -> dict[str, gr.components.Component]:
+        settings = GPENSettings.from_opts(shared.opts)
+        models_dir = environment_from_webui(shared, devices).models_dir
+        with InputAccordion(False, label="GPEN") as enable:
+            with gr.Row():
+                visibility = gr.Slider(
+                    minimum=0.0, maximum=1.0, step=0.001, label="GPEN visibility", value=settings.visibility, elem_id="extras_gpen_visibility"
+                )
+                model = gr.Dropdown(label="GPEN model", choices=model_choices(models_dir), value=settings.model, elem_id="extras_gpen_model")
+        return {"enable": enable, "visibility": visibility, "model": model}
+
+    def process(self, pp: scripts_postprocessing.PostprocessedImage, enable: bool, visibility: float, model: str) -> None:
+        if not enable:
+            return
+        options = RestoreOptions.from_settings(GPENSettings.from_opts(shared.opts), model=model, visibility=visibility)
+        outcome = restore_safely(np.asarray(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
+        devices.torch_gc()
+        if outcome.restored:
+            pp.image = Image.fromarray(outcome.image)
+            pp.info[INFOTEXT_MODEL] = outcome.model
+            pp.info[INFOTEXT_VISIBILITY] = round(visibility, 3)
