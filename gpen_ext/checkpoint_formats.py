@@ -99,7 +99,7 @@ def _torch_load_error(path: Path, error: Exception) -> CheckpointError:
     """Say why ``torch.load`` refused: objects other than tensors, a TorchScript archive, or a damaged file."""
     message = str(error)
     if "Weights only load failed" in message:
-        named = re.search(r"GLOBAL ([\w.]+)", message)
+        named = re.search(r"(?:GLOBAL|Unsupported class) ([\w.]+)", message)
         found = f"it asks to import `{named.group(1)}`" if named else "it holds pickled data that is not a state dict"
         return checkpoint_error(
             path,
