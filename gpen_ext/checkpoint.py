@@ -9,7 +9,7 @@ is read from tensor shapes, never from the file name, since users rename files.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,8 @@ LISTED_KEYS = 3
 
 TO_RGB_KEY = re.compile(r"generator\.to_rgbs\.(\d+)\.conv\.weight")
 STYLE_KEY = re.compile(r"generator\.style\.(\d+)\.weight")
+INFERENCE_KEYS = {"generator.style.1.weight": 2, "generator.input.input": 4, "ecd0.0.0.weight": 4}
+"""The tensors (and their number of dimensions) whose shapes give the configuration."""
 
 
 def find_checkpoints(folder: str | Path) -> list[Path]:
@@ -76,7 +78,7 @@ def flatten_tensors(content: Any, source: str | Path) -> dict[str, torch.Tensor]
     return tensors
 
 
-def find_gpen_prefix(keys: Mapping[str, Any] | list[str]) -> str | None:
+def find_gpen_prefix(keys: Iterable[str]) -> str | None:
     """The prefix under which a GPEN generator's keys sit ("" for a plain state dict), or None.
 
     Training files hold both the trained and the averaged generator (``g`` and ``g_ema``); the
@@ -100,8 +102,7 @@ def infer_config(state_dict: Mapping[str, torch.Tensor], source: str | Path = "t
     Size comes from the number of decoder levels, ``narrow`` from the 4x4 input's channels and the
     channel multiplier from the encoder's first layer, which runs at full resolution.
     """
-    needed = ("generator.style.1.weight", "generator.input.input", "ecd0.0.0.weight")
-    _require_keys(state_dict, needed, source)
+    _require_inference_keys(state_dict, source)
     levels = sum(1 for key in state_dict if TO_RGB_KEY.fullmatch(key))
     log_size = levels + 2
     if not 3 <= log_size <= MAX_LOG_SIZE:
@@ -122,19 +123,11 @@ def infer_config(state_dict: Mapping[str, torch.Tensor], source: str | Path = "t
 def validate_state_dict(state_dict: Mapping[str, torch.Tensor], config: GPENConfig, source: str | Path) -> None:
     """Raise one ``CheckpointError`` listing every difference from the original layout of ``config``."""
     expected = expected_state_dict(config)
-    problems = []
     missing = [key for key in expected if key not in state_dict]
     unexpected = [key for key in state_dict if key not in expected]
-    if missing:
-        problems.append(f"{len(missing)} missing key(s) ({_listing(missing)})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected key(s) ({_listing(unexpected)})")
     mismatched = [_mismatch(key, state_dict[key], entry) for key, entry in expected.items() if key in state_dict]
-    mismatched = [problem for problem in mismatched if problem]
-    if mismatched:
-        problems.append(f"{len(mismatched)} wrong tensor(s) ({_listing(mismatched)})")
-    if problems:
-        raise _layout_error(source, problems, config)
+    wrong = [problem for problem in mismatched if problem]
+    _report(source, {"missing key(s)": missing, "unexpected key(s)": unexpected, "wrong tensor(s)": wrong}, config)
 
 
 def describe_config(config: GPENConfig) -> str:
@@ -175,10 +168,22 @@ def _mismatch(key: str, tensor: torch.Tensor, entry: tuple[int, ...] | list[list
     return ""
 
 
-def _require_keys(state_dict: Mapping[str, torch.Tensor], keys: tuple[str, ...], source: str | Path) -> None:
-    missing = [key for key in keys if key not in state_dict]
-    if missing:
-        raise _layout_error(source, [f"{len(missing)} missing key(s) ({_listing(missing)})"])
+def _require_inference_keys(state_dict: Mapping[str, torch.Tensor], source: str | Path) -> None:
+    """Fail with the layout message, not an IndexError, when the shapes the inference reads are absent."""
+    missing = [key for key in INFERENCE_KEYS if key not in state_dict]
+    malformed = [
+        f"{key} {tuple(state_dict[key].shape)} is not {ndim}-D"
+        for key, ndim in INFERENCE_KEYS.items()
+        if key in state_dict and state_dict[key].dim() != ndim
+    ]
+    _report(source, {"missing key(s)": missing, "wrong tensor(s)": malformed})
+
+
+def _report(source: str | Path, findings: dict[str, list[str]], config: GPENConfig | None = None) -> None:
+    """Raise one layout error that lists every kind of difference found, if any was."""
+    problems = [f"{len(items)} {label} ({_listing(items)})" for label, items in findings.items() if items]
+    if problems:
+        raise _layout_error(source, problems, config)
 
 
 def _layout_error(source: str | Path, problems: list[str], config: GPENConfig | None = None) -> CheckpointError:

@@ -47,9 +47,9 @@ def load_container(path: Path) -> Any:
     """The Python object stored in ``path`` (dicts and tensors only), or a ``CheckpointError``."""
     head = _read_head(path)
     if head.startswith(ZIP_MAGIC):
-        return _torch_load(path, head, mmap=True)
+        return _torch_load(path, mmap=True)
     if head[0] == PICKLE_PROTOCOL_OPCODE:
-        return _torch_load(path, head, mmap=False)
+        return _torch_load(path, mmap=False)
     if _is_safetensors(head):
         return _safetensors_load(path)
     raise checkpoint_error(path, f"it is {describe_content(head)}, not a PyTorch or safetensors file", DOWNLOAD_AGAIN)
@@ -85,7 +85,7 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
-def _torch_load(path: Path, head: bytes, mmap: bool) -> Any:
+def _torch_load(path: Path, mmap: bool) -> Any:
     """``torch.load`` restricted to tensors; zip files are memory-mapped so 285 MB are not held twice."""
     try:
         with warnings.catch_warnings():

@@ -359,6 +359,11 @@ def test_missing_key_needed_for_inference(weights: StateDict, tmp_path: Path) ->
     assert_layout_refused(state, tmp_path, "1 missing key(s) (generator.input.input)")
 
 
+def test_inference_tensor_with_wrong_dimensions(weights: StateDict, tmp_path: Path) -> None:
+    state = {**weights, "generator.input.input": torch.ones(256)}
+    assert_layout_refused(state, tmp_path, "1 wrong tensor(s) (generator.input.input (256,) is not 4-D)")
+
+
 def test_extra_keys(weights: StateDict, tmp_path: Path) -> None:
     state = {**weights, "ecd9.0.1.weight": torch.ones(1), "generator.noises.noise_0": torch.ones(1)}
     assert_layout_refused(state, tmp_path, "2 unexpected key(s) (ecd9.0.1.weight, generator.noises.noise_0)")
