@@ -25,7 +25,7 @@ def installed_version(name: str) -> str | None:
         return None
 
 
-def missing_requirements(requirements: tuple[str, ...] = REQUIREMENTS) -> list[str]:
+def missing_requirements(requirements: tuple[str, ...]) -> list[str]:
     """The requirements that are not installed, or installed at a version outside their range."""
     missing = []
     for line in requirements:
@@ -63,7 +63,7 @@ def skip_install() -> bool:
 def main() -> None:
     if skip_install():
         return
-    requirements = missing_requirements()
+    requirements = missing_requirements(REQUIREMENTS)
     if requirements:
         install(requirements)
 

@@ -51,7 +51,7 @@ def restore_response(
     unknown = sorted(set(payload) - {"image", *OPTION_NAMES})
     if unknown:
         raise GPENError(f"unknown field(s) {unknown}; /gpen/v1/restore takes 'image' and {list(OPTION_NAMES)}.")
-    options = RestoreOptions.from_settings(settings, **{k: v for k, v in payload.items() if k != "image"})
+    options = RestoreOptions.from_settings(settings, **{k: v for k, v in payload.items() if k != "image"}).validate()
     outcome = restore_safely(image, options, env, cache=cache)
     return {
         "image": encode_image(outcome.image),

