@@ -1,5 +1,6 @@
 """GPEN blind face restoration: model, checkpoint loading and the face pipeline, WebUI-independent."""
 from .errors import CheckpointError, DetectorError, GPENError, ImageError
 from .loading import load_model
+from .pipeline import FaceReport, restore_faces
 
 __all__ = ["CheckpointError", "DetectorError", "GPENError", "ImageError"]

@@ -1,0 +1,122 @@
+"""``python -m gpen_ext restore``: restore the faces in image files or folders from the command line.
+
+Each image is independent: a bad file is reported in one line and skipped, the others are
+still done, and the exit status says whether everything succeeded (0), some image failed (1)
+or nothing could start, e.g. a missing model (2).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from .alignment import FaceAlignment
+from .detection import DETECTOR_NAMES
+from .errors import GPENError
+from .image_files import list_images, read_image, write_image
+from .images import color_view
+from .loading import DTYPE_NAMES, load_model
+from .masks import MASK_MODES
+from .pipeline import FaceReport, restore_faces
+
+
+def face_choice(value: str) -> str | int:
+    """``--faces``: all, largest, center, or a face index (faces are numbered left to right from 0)."""
+    if value in ("all", "largest", "center"):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected all, largest, center or a face index, got {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gpen_ext", description="GPEN blind face restoration")
+    commands = parser.add_subparsers(dest="command", required=True)
+    restore = commands.add_parser("restore", help="restore the faces in images (files or folders)")
+    restore.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
+    restore.add_argument("--model", required=True, type=Path, help="GPEN-BFR checkpoint (.pth / .safetensors)")
+    restore.add_argument("--detector", default="retinaface_resnet50", choices=DETECTOR_NAMES)
+    restore.add_argument("--weights-dir", type=Path, help="folder of facexlib's detection/parsing weights")
+    restore.add_argument("--no-download", action="store_true", help="never download missing facexlib weights")
+    restore.add_argument("--faces", default="all", type=face_choice, help="all, largest, center or an index")
+    restore.add_argument("--min-face-size", type=float, default=0, help="skip faces smaller than this (px)")
+    restore.add_argument("--confidence", type=float, default=0.9, help="detection score threshold")
+    restore.add_argument("--visibility", type=float, default=1.0, help="0 = original face, 1 = fully restored")
+    restore.add_argument("--mask", default="auto", choices=MASK_MODES)
+    restore.add_argument("--batch-size", type=int, help="faces per model call (default: by model size)")
+    restore.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ...")
+    restore.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES), help="compute precision")
+    restore.add_argument("--report", type=Path, help="write a JSON report of the faces found and restored")
+    restore.add_argument("--save-faces", action="store_true", help="also save each restored face, aligned")
+    return parser
+
+
+def save_faces(output: np.ndarray, reports: list[FaceReport], size: int, folder: Path, stem: str) -> None:
+    """The aligned model-size crop of every restored face of ``output``, as ``<stem>_face<index>.png``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for report in (r for r in reports if r.restored):
+        crop = FaceAlignment.from_landmarks(np.array(report.landmarks), size).crop(color_view(output))
+        write_image(folder / f"{stem}_face{report.index}.png", crop.squeeze(2) if crop.shape[2] == 1 else crop)
+
+
+def restore_file(path: Path, model, args: argparse.Namespace, bar: tqdm) -> dict:
+    """Restore one image file into ``args.output``; its entry of the JSON report."""
+    image = read_image(path)
+
+    def progress(done: int, total: int) -> None:
+        bar.set_postfix_str(f"{path.name}: face {done}/{total}")
+
+    result, reports = restore_faces(
+        image,
+        model,
+        detector=args.detector,
+        weights_dir=args.weights_dir,
+        faces=args.faces,
+        min_face_size=args.min_face_size,
+        confidence=args.confidence,
+        visibility=args.visibility,
+        mask=args.mask,
+        batch_size=args.batch_size,
+        progress=progress,
+        allow_download=not args.no_download,
+    )
+    target = args.output / path.name
+    write_image(target, result)
+    if args.save_faces:
+        save_faces(result, reports, model.size, args.output / "faces", path.stem)
+    return {"input": str(path), "output": str(target), "faces": [r.to_dict() for r in reports]}
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    """The ``restore`` command; the exit status."""
+    paths = list_images(args.inputs)
+    try:
+        model = load_model(args.model, device=args.device, dtype=args.dtype)
+        args.output.mkdir(parents=True, exist_ok=True)
+    except (GPENError, OSError) as error:
+        print(f"gpen: error: {error}", file=sys.stderr)
+        return 2
+    entries, failed = [], 0
+    with tqdm(paths, unit="image", file=sys.stderr) as bar:
+        for path in bar:
+            try:
+                entries.append(restore_file(path, model, args, bar))
+            except (GPENError, OSError) as error:
+                failed += 1
+                tqdm.write(f"gpen: {path}: {error}", file=sys.stderr)
+                entries.append({"input": str(path), "error": str(error)})
+    if args.report:
+        args.report.write_text(json.dumps({"model": str(args.model), "images": entries}, indent=2))
+    return 1 if failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_restore(args)

