@@ -15,11 +15,12 @@ import numpy as np
 import torch
 
 from .errors import GPENError
+from .loading import DTYPE_NAMES
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
 from .detection import DETECTOR_NAMES
 from .pipeline import FaceReport, check_options, restore_faces
-from .webui_settings import AUTOMATIC_MODEL, PRECISION_CHOICES, Environment, GPENSettings
+from .webui_settings import AUTOMATIC_MODEL, Environment, GPENSettings
 
 logger = logging.getLogger("gpen")
 
@@ -54,11 +55,14 @@ class RestoreOptions:
 
     def validate(self) -> RestoreOptions:
         """Raise ``GPENError`` for an option no restoration accepts, before any work (the API answers 422)."""
-        check_options(self.faces, self.min_face_size, self.confidence, self.visibility)
+        try:
+            check_options(self.faces, self.min_face_size, self.confidence, self.visibility)
+        except TypeError as error:
+            raise GPENError(f"an option has the wrong type ({error}); numbers must be JSON numbers") from error
         if self.detector not in DETECTOR_NAMES:
             raise GPENError(f"unknown detector {self.detector!r}: choose one of {', '.join(DETECTOR_NAMES)}")
-        if self.precision not in PRECISION_CHOICES:
-            raise GPENError(f"unknown precision {self.precision!r}: choose one of {', '.join(PRECISION_CHOICES)}")
+        if self.precision not in DTYPE_NAMES:
+            raise GPENError(f"unknown precision {self.precision!r}: choose one of {', '.join(DTYPE_NAMES)}")
         return self
 
 

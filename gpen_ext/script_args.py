@@ -11,7 +11,8 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .errors import GPENError
-from .webui_settings import AUTOMATIC_MODEL, FACE_CHOICES
+from .pipeline import FACE_CHOICES
+from .webui_settings import AUTOMATIC_MODEL
 
 INFOTEXT_MODEL = "GPEN"
 INFOTEXT_VISIBILITY = "GPEN visibility"

@@ -13,8 +13,6 @@ from typing import Any
 import torch
 
 AUTOMATIC_MODEL = "Automatic"
-FACE_CHOICES = ("all", "largest", "center")
-PRECISION_CHOICES = ("auto", "fp32", "fp16", "bf16")
 OPTION_PREFIX = "gpen_"
 
 

@@ -18,7 +18,8 @@ from gpen_ext.script_args import (
     GPENArgs,
     infotext_enabled,
 )
-from gpen_ext.webui_settings import FACE_CHOICES, GPENSettings, environment_from_webui
+from gpen_ext.pipeline import FACE_CHOICES
+from gpen_ext.webui_settings import GPENSettings, environment_from_webui
 
 
 class GPENScript(scripts.Script):

@@ -16,7 +16,7 @@ def get_models() -> dict[str, Any]:
     return models_response(environment_from_webui(shared, devices), GPENSettings.from_opts(shared.opts))
 
 
-def post_restore(payload: dict[str, Any] = Body(..., examples=[{"image": "<base64 PNG>", "visibility": 0.8}])) -> dict[str, Any]:
+def post_restore(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Restore the faces of a base64 image; takes the WebUI's queue lock so it never races a generation."""
     with queue_lock:
         try:

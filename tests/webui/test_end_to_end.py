@@ -162,6 +162,8 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         ({}, "'image'"),
         ({"image": b64_png(portrait), "strength": 1}, "strength"),
         ({"image": b64_png(portrait), "visibility": 3}, "visibility"),
+        ({"image": b64_png(portrait), "visibility": "high"}, "wrong type"),
+        ({"image": b64_png(portrait), "precision": "fp8"}, "precision"),
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
