@@ -39,28 +39,40 @@ class ModulatedWeight(nn.Module):
     """``ModulatedConv2d``'s per-sample weight: scaled by the style, optionally demodulated.
 
     Demodulation needs sum_{in,k} (w * s)^2 = (sum_k w^2) @ s^2; the sum over the kernel taps
-    is fixed, so it is computed once here and a forward costs one matvec plus one multiply.
+    is fixed, so it is computed once here, and a forward costs one matvec plus one multiply per
+    input part. Each part is stored in the layout its convolution wants (channels-last,
+    transposed for a transposed conv), so the multiply writes the final weight directly.
     """
 
     def __init__(
-        self, weight: torch.Tensor, gain: float, demodulate: bool, parts: list[int], placement: Placement
+        self, weight: torch.Tensor, gain: float, demodulate: bool, parts: list[int], transposed: bool,
+        placement: Placement,
     ) -> None:
         super().__init__()
         scaled = equal_conv_weight(weight[0])
-        self.register_buffer("weight", placement.fp32(scaled * gain), persistent=False)
-        squares = scaled.square().sum(dim=(2, 3)) if demodulate else None
-        self.register_buffer("squares", None if squares is None else placement.fp32(squares), persistent=False)
+        squares = placement.fp32(scaled.square().sum(dim=(2, 3))) if demodulate else None
+        self.register_buffer("squares", squares, persistent=False)
         self.parts = parts
+        self.transposed = transposed
         self.placement = placement
+        for index, part in enumerate((scaled * gain).split(parts, dim=1)):
+            stored = placement.layout(part.transpose(0, 1) if transposed else part)
+            self.register_buffer(f"weight{index}", stored, persistent=False)
 
-    def forward(self, style: torch.Tensor, transposed: bool = False) -> list[torch.Tensor]:
-        """One weight per input part, (out, in, k, k) or, ``transposed``, (in, out, k, k)."""
+    def forward(self, style: torch.Tensor) -> list[torch.Tensor]:
+        """One weight per input part: (out, in, k, k) or, if ``transposed``, (in, out, k, k)."""
         factors = style.unsqueeze(0)
         if self.squares is not None:
             factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
-        weight = self.weight * factors[:, :, None, None]
-        parts = weight.split(self.parts, dim=1)
-        return [self.placement.compute(part.transpose(0, 1) if transposed else part) for part in parts]
+        if self.transposed:
+            factors = factors.t()
+        return [
+            self.placement.compute(weight * part[:, :, None, None])
+            for weight, part in zip(self._weights(), factors.split(self.parts, dim=int(not self.transposed)))
+        ]
+
+    def _weights(self) -> list[torch.Tensor]:
+        return [getattr(self, f"weight{index}") for index in range(len(self.parts))]
 
 
 class StyledConv(nn.Module):
@@ -72,7 +84,7 @@ class StyledConv(nn.Module):
         super().__init__()
         weight = reader.take(f"{prefix}.conv.weight")
         channels = weight.shape[1]
-        self.conv = ModulatedWeight(weight, gain, demodulate=True, parts=parts, placement=placement)
+        self.conv = ModulatedWeight(weight, gain, True, parts, transposed=upsample, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias")
         self.register_buffer("bias", placement.compute(bias[:channels]), persistent=False)
         self.register_buffer("noise_bias", placement.compute(bias[channels:].view(1, -1, 1, 1)), persistent=False)
@@ -86,7 +98,7 @@ class StyledConv(nn.Module):
             out = conv_sum(F.conv2d, parts, self.conv(style), padding=1)
             out.add_(self.bias.view(1, -1, 1, 1))
         else:
-            out = conv_sum(F.conv_transpose2d, parts, self.conv(style, transposed=True), stride=2)
+            out = conv_sum(F.conv_transpose2d, parts, self.conv(style), stride=2)
             out = F.conv2d(out, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=out.shape[1])
         noise = torch.add(self.noise_bias, feature, alpha=self.noise_weight)
         return [F.leaky_relu_(out, 0.2), F.leaky_relu_(noise, 0.2)]
@@ -100,7 +112,7 @@ class ToRGB(nn.Module):
     ) -> None:
         super().__init__()
         self.conv = ModulatedWeight(
-            reader.take(f"{prefix}.conv.weight"), ACTIVATION_GAIN, demodulate=False, parts=parts, placement=placement
+            reader.take(f"{prefix}.conv.weight"), ACTIVATION_GAIN, False, parts, transposed=False, placement=placement
         )
         self.register_buffer("bias", placement.fp32(reader.take(f"{prefix}.bias")), persistent=False)
         kernel = depthwise(reader.take(f"{prefix}.upsample.kernel"), 3) if upsample else None

@@ -24,8 +24,12 @@ class Placement:
         return torch.channels_last if self.device.type in CHANNELS_LAST_DEVICES else torch.contiguous_format
 
     def compute(self, tensor: torch.Tensor) -> torch.Tensor:
-        """``tensor`` on the device in the compute dtype (4-D ones in the compute layout)."""
-        tensor = tensor.to(self.device, self.dtype)
+        """``tensor`` on the device in the compute dtype and layout."""
+        return self.layout(tensor.to(self.dtype))
+
+    def layout(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` on the device, 4-D ones in the compute layout, dtype unchanged."""
+        tensor = tensor.to(self.device)
         return tensor.contiguous(memory_format=self.memory_format) if tensor.dim() == 4 else tensor
 
     def fp32(self, tensor: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,36 @@
+"""Opt-in glibc malloc tuning for processes whose main job is running GPEN (CLI, benchmark).
+
+At 1024/2048 every layer allocates and frees feature maps of 64-512 MB. glibc serves blocks
+over its mmap threshold with fresh mappings and unmaps them on free, so each forward pass
+page-faults gigabytes again: at 2048 that costs as much time as the convolutions. tcmalloc
+and jemalloc keep such blocks; glibc does too once told to.
+
+This changes the allocator of the whole process, which a library imported by a host must not
+do behind its back (the WebUI's launcher preloads tcmalloc itself), so only entry points call it.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+M_TRIM_THRESHOLD = -1
+M_MMAP_MAX = -4
+NEVER_TRIM = 2**62
+
+
+def keep_freed_memory() -> bool:
+    """Make glibc serve large blocks from its heap and keep freed memory for reuse.
+
+    Returns whether it was applied: False (and nothing changed) off glibc, e.g. macOS, Windows, musl.
+    The process keeps its peak heap until exit, which is what a one-job CLI wants.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, min(NEVER_TRIM, 2**31 - 1)))
