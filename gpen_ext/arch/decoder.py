@@ -9,7 +9,7 @@ Two rewrites of the original keep the same function but move work out of the hot
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import GPENConfig
 from .placement import Placement
-from .resample import blur, depthwise, upsample2x
+from .resample import PHASES, blur, depthwise, interleave_phases, phase_kernels, phase_padding, upsample2x
 from .style import StyleModulation
 from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flipped_kernel
 
@@ -25,13 +25,11 @@ UPSAMPLE_BLUR_PADDING = 1
 DEMODULATION_EPS = 1e-8
 
 
-def conv_sum(
-    conv: Callable[..., torch.Tensor], parts: list[torch.Tensor], weights: list[torch.Tensor], **kwargs
-) -> torch.Tensor:
-    """``conv(cat(parts), cat(weights))`` as a sum of one conv per part, accumulated in place."""
-    out = conv(parts[0], weights[0], **kwargs)
+def conv_sum(parts: list[torch.Tensor], weights: list[torch.Tensor], padding: int | tuple[int, int] = 0) -> torch.Tensor:
+    """``conv2d(cat(parts), cat(weights))`` as a sum of one conv per part, accumulated in place."""
+    out = F.conv2d(parts[0], weights[0], padding=padding)
     for part, weight in zip(parts[1:], weights[1:]):
-        out.add_(conv(part, weight, **kwargs))
+        out.add_(F.conv2d(part, weight, padding=padding))
     return out
 
 
@@ -39,13 +37,13 @@ class ModulatedWeight(nn.Module):
     """``ModulatedConv2d``'s per-sample weight: scaled by the style, optionally demodulated.
 
     Demodulation needs sum_{in,k} (w * s)^2 = (sum_k w^2) @ s^2; the sum over the kernel taps
-    is fixed, so it is computed once here, and a forward costs one matvec plus one multiply per
-    input part. Each part is stored in the layout its convolution wants (channels-last,
-    transposed for a transposed conv), so the multiply writes the final weight directly.
+    is fixed, so it is computed once here, and a forward costs one matvec plus one multiply.
+    The weight is stored as the pieces the convolutions use: one per input part or, for an
+    upsampling conv, one per input part and output phase, each in the compute layout.
     """
 
     def __init__(
-        self, weight: torch.Tensor, gain: float, demodulate: bool, parts: list[int], transposed: bool,
+        self, weight: torch.Tensor, gain: float, demodulate: bool, parts: list[int], phased: bool,
         placement: Placement,
     ) -> None:
         super().__init__()
@@ -53,30 +51,29 @@ class ModulatedWeight(nn.Module):
         squares = placement.fp32(scaled.square().sum(dim=(2, 3))) if demodulate else None
         self.register_buffer("squares", squares, persistent=False)
         self.parts = parts
-        self.transposed = transposed
         self.placement = placement
-        for index, part in enumerate((scaled * gain).split(parts, dim=1)):
-            stored = placement.layout(part.transpose(0, 1) if transposed else part)
-            self.register_buffer(f"weight{index}", stored, persistent=False)
+        pieces = [phase_kernels(part) if phased else [part] for part in (scaled * gain).split(parts, dim=1)]
+        self.pieces_per_part = len(pieces[0])
+        for index, piece in enumerate(piece for part in pieces for piece in part):
+            self.register_buffer(f"piece{index}", placement.layout(piece), persistent=False)
 
-    def forward(self, style: torch.Tensor) -> list[torch.Tensor]:
-        """One weight per input part: (out, in, k, k) or, if ``transposed``, (in, out, k, k)."""
+    def forward(self, style: torch.Tensor) -> list[list[torch.Tensor]]:
+        """Per input part, its weight pieces for this ``style`` (in the compute dtype)."""
         factors = style.unsqueeze(0)
         if self.squares is not None:
             factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
-        if self.transposed:
-            factors = factors.t()
         return [
-            self.placement.compute(weight * part[:, :, None, None])
-            for weight, part in zip(self._weights(), factors.split(self.parts, dim=int(not self.transposed)))
+            [self.placement.compute(piece * part_factors[:, :, None, None]) for piece in self._pieces(part)]
+            for part, part_factors in enumerate(factors.split(self.parts, dim=1))
         ]
 
-    def _weights(self) -> list[torch.Tensor]:
-        return [getattr(self, f"weight{index}") for index in range(len(self.parts))]
+    def _pieces(self, part: int) -> list[torch.Tensor]:
+        first = part * self.pieces_per_part
+        return [getattr(self, f"piece{index}") for index in range(first, first + self.pieces_per_part)]
 
 
 class StyledConv(nn.Module):
-    """Modulated 3x3 conv ([2x transposed conv + blur]), then noise concat and fused leaky ReLU."""
+    """Modulated 3x3 conv (or 2x transposed conv, as four phase convs, + blur), noise concat, fused leaky ReLU."""
 
     def __init__(
         self, reader: StateDictReader, prefix: str, parts: list[int], gain: float, upsample: bool, placement: Placement
@@ -84,7 +81,7 @@ class StyledConv(nn.Module):
         super().__init__()
         weight = reader.take(f"{prefix}.conv.weight")
         channels = weight.shape[1]
-        self.conv = ModulatedWeight(weight, gain, True, parts, transposed=upsample, placement=placement)
+        self.conv = ModulatedWeight(weight, gain, True, parts, phased=upsample, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias")
         self.register_buffer("bias", placement.compute(bias[:channels]), persistent=False)
         self.register_buffer("noise_bias", placement.compute(bias[channels:].view(1, -1, 1, 1)), persistent=False)
@@ -94,12 +91,16 @@ class StyledConv(nn.Module):
         self.register_buffer("blur_kernel", None if kernel is None else placement.compute(kernel), persistent=False)
 
     def forward(self, parts: list[torch.Tensor], style: torch.Tensor, feature: torch.Tensor) -> list[torch.Tensor]:
+        weights = self.conv(style)
         if self.blur_kernel is None:
-            out = conv_sum(F.conv2d, parts, self.conv(style), padding=1)
+            out = conv_sum(parts, [pieces[0] for pieces in weights], padding=1)
             out.add_(self.bias.view(1, -1, 1, 1))
         else:
-            out = conv_sum(F.conv_transpose2d, parts, self.conv(style), stride=2)
-            out = F.conv2d(out, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=out.shape[1])
+            phases = [
+                conv_sum(parts, [pieces[phase] for pieces in weights], padding=phase_padding(phase))
+                for phase in range(len(PHASES))
+            ]
+            out = blur(interleave_phases(phases), self.blur_kernel, UPSAMPLE_BLUR_PADDING, self.bias)
         noise = torch.add(self.noise_bias, feature, alpha=self.noise_weight)
         return [F.leaky_relu_(out, 0.2), F.leaky_relu_(noise, 0.2)]
 
@@ -112,14 +113,14 @@ class ToRGB(nn.Module):
     ) -> None:
         super().__init__()
         self.conv = ModulatedWeight(
-            reader.take(f"{prefix}.conv.weight"), ACTIVATION_GAIN, False, parts, transposed=False, placement=placement
+            reader.take(f"{prefix}.conv.weight"), ACTIVATION_GAIN, False, parts, phased=False, placement=placement
         )
         self.register_buffer("bias", placement.fp32(reader.take(f"{prefix}.bias")), persistent=False)
         kernel = depthwise(reader.take(f"{prefix}.upsample.kernel"), 3) if upsample else None
         self.register_buffer("upsample_kernel", None if kernel is None else placement.fp32(kernel), persistent=False)
 
     def forward(self, parts: list[torch.Tensor], style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        image = conv_sum(F.conv2d, parts, self.conv(style)).float().add_(self.bias)
+        image = conv_sum(parts, [pieces[0] for pieces in self.conv(style)]).float().add_(self.bias)
         if skip is not None:
             image.add_(upsample2x(skip, self.upsample_kernel))
         return image

@@ -15,9 +15,9 @@ def depthwise(kernel: torch.Tensor, channels: int) -> torch.Tensor:
     return kernel.expand(channels, 1, *kernel.shape).contiguous()
 
 
-def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int) -> torch.Tensor:
-    """``upfirdn2d(x, k, pad=(padding, padding))``; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
-    return F.conv2d(x, kernel, padding=padding, groups=x.shape[1])
+def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``upfirdn2d(x, k, pad=(padding, padding))`` [+ bias]; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
+    return F.conv2d(x, kernel, bias, padding=padding, groups=x.shape[1])
 
 
 def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -27,3 +27,37 @@ def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     unflipped kernel; padding 1 crops the output to 2H x 2W as the original's pads do.
     """
     return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=x.shape[1])
+
+
+# A stride-2 transposed conv with a 3-tap kernel w computes even outputs as x[m-1]*w[2] + x[m]*w[0]
+# and odd outputs as x[m]*w[1]: per output parity, an ordinary conv with these taps (and padding).
+PARITY_TAPS = ((2, 0), (1,))
+PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def phase_kernels(weight: torch.Tensor) -> list[torch.Tensor]:
+    """A (out, in, 3, 3) transposed-conv weight as four ordinary conv kernels, one per output phase."""
+    return [weight[:, :, PARITY_TAPS[row]][:, :, :, PARITY_TAPS[col]] for row, col in PHASES]
+
+
+def phase_padding(phase: int) -> tuple[int, int]:
+    """Padding of the conv for ``PHASES[phase]``: the two-tap (even) direction reads x[-1] and x[H]."""
+    row, col = PHASES[phase]
+    return int(row == 0), int(col == 0)
+
+
+def interleave_phases(phases: list[torch.Tensor]) -> torch.Tensor:
+    """The (2H+1)-sized output of the transposed conv from its four phase outputs.
+
+    Four ordinary convs plus this copy beat oneDNN's transposed convolution by about 2x on CPUs
+    (it computes the same 9 taps per input pixel, but with less efficient kernels).
+    """
+    even = phases[0]
+    height, width = 2 * even.shape[2] - 1, 2 * even.shape[3] - 1
+    layout = torch.channels_last if even.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    out = torch.empty(
+        (even.shape[0], even.shape[1], height, width), dtype=even.dtype, device=even.device, memory_format=layout
+    )
+    for (row, col), phase in zip(PHASES, phases):
+        out[:, :, row::2, col::2] = phase
+    return out
