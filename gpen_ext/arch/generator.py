@@ -44,11 +44,11 @@ class GPENGenerator(nn.Module):
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         features, code = self.encoder(self.placement.compute(image))
         styles = self.decoder.modulation(self.mapping(code))
-        # Each sample has its own modulated weights, so the decoder runs per sample.
-        outputs = [
-            self.decoder([feature[index : index + 1] for feature in features], [style[index] for style in styles])
-            for index in range(image.shape[0])
-        ]
+        # Each sample has its own modulated weights, so the decoder runs per sample; it frees
+        # each sample's features as it goes (for one sample, the encoder's outputs themselves).
+        samples = [[feature[index : index + 1] for feature in features] for index in range(image.shape[0])]
+        del features
+        outputs = [self.decoder(sample, [style[index] for style in styles]) for index, sample in enumerate(samples)]
         return torch.cat(outputs).contiguous()
 
 
