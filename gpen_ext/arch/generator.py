@@ -40,7 +40,7 @@ class GPENGenerator(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.placement.dtype
 
-    @torch.inference_mode()
+    @torch.no_grad()
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         features, code = self.encoder(self.placement.compute(image))
         styles = self.decoder.modulation(self.mapping(code))
