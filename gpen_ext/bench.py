@@ -20,11 +20,11 @@ from pathlib import Path
 import torch
 
 from .arch import GPENConfig, build_generator
+from .arch.config import RELEASED_CONFIGS
 from .arch.allocator import keep_freed_memory
 from .recipe import recipe_input, recipe_state_dict
 
 DTYPES = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-RELEASED_CONFIGS = {256: GPENConfig(256, 1, 0.5), 512: GPENConfig(512), 1024: GPENConfig(1024), 2048: GPENConfig(2048)}
 
 
 @dataclass
@@ -44,7 +44,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dtype", default="auto", choices=sorted(DTYPES))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--repeat", type=int, default=3, help="timed forward passes after one warm-up")
-    parser.add_argument("--original", type=Path, default=None, help="yangxy/GPEN checkout to time side by side (CPU)")
+    parser.add_argument(
+        "--original", type=Path, default=None,
+        help="yangxy/GPEN checkout to time side by side on the CPU (where CUDA exists, it builds its CUDA ops)",
+    )
     parser.add_argument(
         "--system-malloc", action="store_true", help="leave glibc malloc as it is (default: keep freed memory)"
     )
@@ -126,18 +129,25 @@ def measure_in_child(args: argparse.Namespace, original: bool) -> tuple[Timing, 
         return pool.apply(measure, (args, original))
 
 
-def report(args: argparse.Namespace, ours: Timing, original: tuple[Timing, torch.Tensor] | None,
-           output: torch.Tensor) -> dict:
+def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor,
+           original: tuple[Timing, torch.Tensor] | None) -> dict:
+    """The JSON summary: ``size``, ``ms_per_face``, ``peak_rss_mb`` (``peak_cuda_mb``), ``device``, ``dtype``..."""
     memory_key = "peak_cuda_mb" if args.device.startswith("cuda") else "peak_rss_mb"
     result = {
-        "size": args.size, "device": args.device, "dtype": ours.dtype, "threads": torch.get_num_threads()
-        if args.threads is None else args.threads, "repeat": args.repeat, "ms_per_face": round(ours.ms_per_face, 1),
-        memory_key: round(ours.peak_mb), "malloc_tuned": ours.malloc_tuned,
+        "size": args.size,
+        "device": args.device,
+        "dtype": ours.dtype,
+        "threads": args.threads or torch.get_num_threads(),
+        "repeat": args.repeat,
+        "ms_per_face": round(ours.ms_per_face, 1),
+        memory_key: round(ours.peak_mb),
+        "malloc_tuned": ours.malloc_tuned,
     }
     if original is not None:
         timing, original_output = original
         result |= {
-            "original_ms_per_face": round(timing.ms_per_face, 1), "original_peak_rss_mb": round(timing.peak_mb),
+            "original_ms_per_face": round(timing.ms_per_face, 1),
+            "original_peak_rss_mb": round(timing.peak_mb),
             "speedup": round(timing.ms_per_face / ours.ms_per_face, 2),
             "max_abs_vs_original": float((output - original_output).abs().max()),
         }
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     ours, output = measure_in_child(args, original=False)
     original = measure_in_child(args, original=True) if args.original else None
-    result = report(args, ours, original, output)
+    result = report(args, ours, output, original)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     print(json.dumps(result))

@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gpen_ext.arch import GPENConfig, auto_dtype, build_generator, expected_state_dict
+from gpen_ext.arch import auto_dtype, build_generator, expected_state_dict
+from gpen_ext.arch.config import RELEASED_CONFIGS as CONFIGS
 from gpen_ext.arch.precision import cpu_has_native_bf16
 from gpen_ext.errors import GPENError
 from gpen_ext.recipe import recipe_state_dict, recipe_input
 
-CONFIGS = {256: GPENConfig(256, 1, 0.5), 512: GPENConfig(512), 1024: GPENConfig(1024), 2048: GPENConfig(2048)}
 GOLDEN_TOLERANCE = 1e-4
 MIN_PSNR_DB = 40.0
 

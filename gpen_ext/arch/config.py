@@ -95,3 +95,12 @@ def expected_state_dict(config: GPENConfig) -> dict[str, tuple[int, ...] | list[
     entries["final_linear.0.weight"] = (style_dim, base * 16)
     entries["final_linear.0.bias"] = (style_dim,)
     return entries
+
+
+RELEASED_CONFIGS = {
+    256: GPENConfig(256, channel_multiplier=1, narrow=0.5),
+    512: GPENConfig(512),
+    1024: GPENConfig(1024),
+    2048: GPENConfig(2048),
+}
+"""The configurations of the published GPEN-BFR models, by size (one per released checkpoint)."""

@@ -15,9 +15,9 @@ def depthwise(kernel: torch.Tensor, channels: int) -> torch.Tensor:
     return kernel.expand(channels, 1, *kernel.shape).contiguous()
 
 
-def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``upfirdn2d(x, k, pad=(padding, padding))`` [+ bias]; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
-    return F.conv2d(x, kernel, bias, padding=padding, groups=x.shape[1])
+def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int) -> torch.Tensor:
+    """``upfirdn2d(x, k, pad=(padding, padding))``; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
+    return F.conv2d(x, kernel, padding=padding, groups=x.shape[1])
 
 
 def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,7 @@ PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 def phase_kernels(weight: torch.Tensor) -> list[torch.Tensor]:
-    """A (out, in, 3, 3) transposed-conv weight as four ordinary conv kernels, one per output phase."""
+    """The (out, in, 3, 3) weight of a stride-2 transposed conv as four ordinary conv kernels, one per phase."""
     return [weight[:, :, PARITY_TAPS[row]][:, :, :, PARITY_TAPS[col]] for row, col in PHASES]
 
 
