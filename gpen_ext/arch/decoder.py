@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import GPENConfig
 from .placement import Placement
-from .resample import blur, depthwise, interleave_phases, phase_kernels, phase_padding, upsample2x
+from .resample import blur, depthwise, phase_kernels, transposed_conv_by_phases, upsample2x
 from .style import StyleModulation
 from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flipped_kernel
 
@@ -81,8 +81,7 @@ class StyledConv(nn.Module):
         kernels = self.conv(style)
         if self.blur_kernel is None:
             return F.conv2d(x, kernels[0], padding=1)
-        phases = [F.conv2d(x, kernel, padding=phase_padding(phase)) for phase, kernel in enumerate(kernels)]
-        return blur(interleave_phases(phases), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
+        return blur(transposed_conv_by_phases(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
 
     def activate(self, conv: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
         """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` built in one 2C-channel tensor."""

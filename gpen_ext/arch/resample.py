@@ -46,18 +46,19 @@ def phase_padding(phase: int) -> tuple[int, int]:
     return int(row == 0), int(col == 0)
 
 
-def interleave_phases(phases: list[torch.Tensor]) -> torch.Tensor:
-    """The (2H+1)-sized output of the transposed conv from its four phase outputs.
+def transposed_conv_by_phases(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """``conv_transpose2d(x, w, stride=2)`` (size 2H+1) from the :func:`phase_kernels` of ``w``.
 
-    Four ordinary convs plus this copy beat oneDNN's transposed convolution by about 2x on CPUs
-    (it computes the same 9 taps per input pixel, but with less efficient kernels).
+    Four ordinary convs, each written into its phase of the output as soon as it is computed,
+    beat oneDNN's transposed convolution by about 2x on CPUs: the same 9 taps per input pixel,
+    with faster kernels.
     """
-    even = phases[0]
-    height, width = 2 * even.shape[2] - 1, 2 * even.shape[3] - 1
-    layout = torch.channels_last if even.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+    batch, _, height, width = x.shape
+    layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
     out = torch.empty(
-        (even.shape[0], even.shape[1], height, width), dtype=even.dtype, device=even.device, memory_format=layout
+        (batch, kernels[0].shape[0], 2 * height + 1, 2 * width + 1), dtype=x.dtype, device=x.device,
+        memory_format=layout,
     )
-    for (row, col), phase in zip(PHASES, phases):
-        out[:, :, row::2, col::2] = phase
+    for phase, ((row, col), kernel) in enumerate(zip(PHASES, kernels)):
+        out[:, :, row::2, col::2] = F.conv2d(x, kernel, padding=phase_padding(phase))
     return out
