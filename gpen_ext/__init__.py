@@ -3,4 +3,4 @@ from .errors import CheckpointError, DetectorError, GPENError, ImageError
 from .loading import load_model
 from .pipeline import FaceReport, restore_faces
 
-__all__ = ["CheckpointError", "DetectorError", "GPENError", "ImageError"]
+__all__ = ["CheckpointError", "DetectorError", "FaceReport", "GPENError", "ImageError", "load_model", "restore_faces"]

@@ -16,18 +16,19 @@ import numpy as np
 from tqdm import tqdm
 
 from .alignment import FaceAlignment
+from .arch.allocator import keep_freed_memory
 from .detection import DETECTOR_NAMES
 from .errors import GPENError
 from .image_files import list_images, read_image, write_image
 from .images import color_view
 from .loading import DTYPE_NAMES, load_model
 from .masks import MASK_MODES
-from .pipeline import FaceReport, restore_faces
+from .pipeline import FACE_CHOICES, FaceReport, restore_faces
 
 
 def face_choice(value: str) -> str | int:
     """``--faces``: all, largest, center, or a face index (faces are numbered left to right from 0)."""
-    if value in ("all", "largest", "center"):
+    if value in FACE_CHOICES:
         return value
     try:
         return int(value)
@@ -119,4 +120,5 @@ def run_restore(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    keep_freed_memory()  # this process exists to run GPEN: reuse big buffers instead of re-faulting them
     return run_restore(args)

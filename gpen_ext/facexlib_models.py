@@ -85,6 +85,8 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a corrupt or foreign file
         raise DetectorError(f"cannot read facexlib weights {path} ({error}); delete the file and download it again") from error
+    if not isinstance(state, dict):
+        raise DetectorError(f"{path} holds a {type(state).__name__}, not facexlib weights; delete it and download it again")
     return {key.removeprefix("module."): value for key, value in state.items()}
 
 

@@ -6,13 +6,11 @@ restoration once per generated image: reading the file every time would dominate
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .arch.placement import Placement
 from .loading import load_model
 
 CacheKey = tuple[str, int, str, str]
@@ -36,7 +34,7 @@ class ModelCache:
         model = self._models.pop(key, None)
         if model is None:
             model = load_model(path, device=device, dtype=precision)
-        self._models[key] = _place(model, device)
+        self._models[key] = model.move_to(device)
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
         return model
@@ -44,7 +42,7 @@ class ModelCache:
     def offload(self) -> None:
         """Park every cached model on the CPU, freeing accelerator memory but keeping the weights."""
         for model in self._models.values():
-            _place(model, torch.device("cpu"))
+            model.move_to("cpu")
 
     def clear(self) -> None:
         """Forget every model (used after an out-of-memory error, before retrying)."""
@@ -52,22 +50,6 @@ class ModelCache:
 
     def __len__(self) -> int:
         return len(self._models)
-
-
-def _place(model: nn.Module, device: torch.device) -> nn.Module:
-    """Move ``model``'s tensors and its placements (which the network computes on) to ``device``.
-
-    The generator decides device and dtype once, in a ``Placement`` its layers keep; moving the
-    tensors alone would leave them sending inputs to the old device.
-    """
-    device = torch.device(device)
-    if model.device == device:
-        return model
-    model.to(device)
-    for module in model.modules():
-        if isinstance(getattr(module, "placement", None), Placement):
-            module.placement = replace(module.placement, device=device)
-    return model
 
 
 MODEL_CACHE = ModelCache()

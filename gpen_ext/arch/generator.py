@@ -1,6 +1,8 @@
 """The GPEN-BFR ``FullGenerator`` as one inference-only module, and how to build it."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 from torch import nn
 
@@ -39,6 +41,19 @@ class GPENGenerator(nn.Module):
     @property
     def dtype(self) -> torch.dtype:
         return self.placement.dtype
+
+    def move_to(self, device: str | torch.device) -> GPENGenerator:
+        """Move every prepared tensor, and the placement the layers compute with, to ``device``.
+
+        ``nn.Module.to`` alone would move the tensors but leave the layers sending their inputs
+        to the old device; the WebUI parks models on the CPU between uses this way.
+        """
+        placement = replace(self.placement, device=torch.device(device))
+        self.to(placement.device)
+        for module in self.modules():
+            if isinstance(getattr(module, "placement", None), Placement):
+                module.placement = placement
+        return self
 
     @torch.no_grad()
     def forward(self, image: torch.Tensor) -> torch.Tensor:

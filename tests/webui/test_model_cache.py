@@ -60,7 +60,7 @@ def test_offload_moves_tensors_and_placements(recipe_checkpoint: Path) -> None:
     placement must follow, or the network would send its inputs to the old device."""
     cache = ModelCache()
     model = cache.get(recipe_checkpoint, torch.device("cpu"))
-    model_cache._place(model, torch.device("meta"))
+    model.move_to("meta")
     assert model.device == torch.device("meta")
     assert {buffer.device.type for buffer in model.buffers()} == {"meta"}
     assert {m.placement.device.type for m in model.modules() if hasattr(m, "placement")} == {"meta"}
