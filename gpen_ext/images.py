@@ -64,13 +64,6 @@ def as_rgb(pixels: np.ndarray) -> np.ndarray:
     return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels
 
 
-def match_channels(rgb: np.ndarray, channels: int) -> np.ndarray:
-    """HxWx3 float RGB as HxWx``channels``: grey by luma for a one-channel image."""
-    if channels == 3:
-        return rgb
-    return (rgb @ LUMA_WEIGHTS)[:, :, np.newaxis]
-
-
 def to_rgb8(pixels: np.ndarray) -> np.ndarray:
     """HxWx3 uint8 RGB of the colour pixels: what face detectors take."""
     rgb = as_rgb(pixels)

