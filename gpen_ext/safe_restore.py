@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ logger = logging.getLogger("gpen")
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], object]
+PIPELINE_OPTIONS = ("detector", "faces", "min_face_size", "confidence", "visibility")
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,12 @@ class RestoreOptions:
     @classmethod
     def from_settings(cls, settings: GPENSettings, **overrides: object) -> RestoreOptions:
         """The options the Settings page describes, with per-call choices (``overrides``) on top."""
-        base = cls(
-            model=settings.model,
-            visibility=settings.visibility,
-            faces=settings.faces,
-            min_face_size=settings.min_face_size,
-            detector=settings.detector,
-            precision=settings.precision,
-        )
-        return replace(base, **overrides)
+        shared_names = {f.name for f in fields(cls)} & {f.name for f in fields(settings)}
+        return replace(cls(**{name: getattr(settings, name) for name in shared_names}), **overrides)
+
+    def pipeline_options(self) -> dict[str, object]:
+        """The keyword arguments of ``restore_faces`` these options set."""
+        return {name: getattr(self, name) for name in PIPELINE_OPTIONS}
 
     def validate(self) -> RestoreOptions:
         """Raise ``GPENError`` for an option no restoration accepts, before any work (the API answers 422)."""
@@ -118,15 +116,7 @@ def _restore_with_retry(
         try:
             model = cache.get(path, device, precision)
             restored, faces = restore_faces(
-                image,
-                model,
-                detector=options.detector,
-                weights_dir=env.weights_dir,
-                faces=options.faces,
-                min_face_size=options.min_face_size,
-                confidence=options.confidence,
-                visibility=options.visibility,
-                progress=progress,
+                image, model, weights_dir=env.weights_dir, progress=progress, **options.pipeline_options()
             )
             return RestoreOutcome(restored, faces, path.stem)
         except (RuntimeError, MemoryError) as error:
