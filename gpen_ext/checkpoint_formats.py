@@ -85,12 +85,24 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
+def load_weights_only(path: Path, *, mmap: bool = False) -> Any:
+    """``torch.load`` with PyTorch's restricted unpickler: tensors and plain containers only, on the CPU.
+
+    Called as ``torch.serialization.load`` because the WebUI (A1111 ``modules/safe.py``) replaces
+    ``torch.load`` with its own checker, whose list of allowed zip entries predates the
+    ``.format_version`` entry current PyTorch writes: it refuses every file saved by a recent
+    ``torch.save`` and returns ``None``. ``weights_only=True`` already refuses any pickled code, so
+    skipping that wrapper gives up no safety.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns about pickle protocols it reads fine
+        return torch.serialization.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+
+
 def _torch_load(path: Path, mmap: bool) -> Any:
-    """``torch.load`` restricted to tensors; zip files are memory-mapped so 285 MB are not held twice."""
+    """``load_weights_only``; zip files are memory-mapped so 285 MB are not held twice."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch warns about pickle protocols it reads fine
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        return load_weights_only(path, mmap=mmap)
     except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError... for bad files
         raise _torch_load_error(path, error) from error
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from .checkpoint_formats import load_weights_only
 from .errors import DetectorError
 
 DOWNLOAD_TIMEOUT_S = 30
@@ -82,7 +83,7 @@ def download(url: str, path: Path) -> None:
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """A weight file's tensors, loaded safely (no pickled code), without DataParallel's ``module.`` prefix."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_weights_only(path)
     except Exception as error:  # torch raises many types for a corrupt or foreign file
         raise DetectorError(f"cannot read facexlib weights {path} ({error}); delete the file and download it again") from error
     if not isinstance(state, dict):

@@ -15,7 +15,7 @@ STUBS = Path(__file__).resolve().parent / "stubs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(STUBS))
 
-from modules import devices, script_callbacks, script_loading, scripts, shared  # noqa: E402
+from modules import devices, safe, script_callbacks, script_loading, scripts, shared  # noqa: E402
 
 from gpen_ext.arch.config import GPENConfig  # noqa: E402
 from gpen_ext.model_cache import MODEL_CACHE  # noqa: E402
@@ -48,11 +48,12 @@ def recipe_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def webui(tmp_path: Path) -> Path:
+def webui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh WebUI process (models folder under ``tmp_path``) with the extension loaded; returns models_path."""
     models_path = tmp_path / "models"
     (models_path / "GPEN").mkdir(parents=True)
     shared.reset(str(models_path))
+    monkeypatch.setattr(torch, "load", safe.load)  # what importing modules.safe does at WebUI start-up
     devices.device_codeformer = devices.cpu
     MODEL_CACHE.clear()
     load_webui_scripts()

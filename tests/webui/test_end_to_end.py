@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import torch
 from conftest import RECIPE_MODEL
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -46,6 +47,12 @@ def test_webui_restore_faces_uses_gpen(gpen_model: Path, portrait: np.ndarray) -
     assert infotext == "Face restoration: GPEN"
     assert devices.torch_gc_calls > gc_before
 
+
+def test_checkpoint_refused_by_the_webui_torch_load_still_loads(gpen_model: Path, portrait: np.ndarray) -> None:
+    """The WebUI's ``torch.load`` returns None for any file saved by current PyTorch; GPEN must not go through it."""
+    assert torch.load(gpen_model, weights_only=True) is None
+    restorer = next(r for r in shared.face_restorers if r.name() == "GPEN")
+    assert_face_restored_only(portrait, restorer.restore(portrait))
 
 def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
     runner = txt2img_runner()
