@@ -54,6 +54,7 @@ def test_checkpoint_refused_by_the_webui_torch_load_still_loads(gpen_model: Path
     restorer = next(r for r in shared.face_restorers if r.name() == "GPEN")
     assert_face_restored_only(portrait, restorer.restore(portrait))
 
+
 def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
     runner = txt2img_runner()
     script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
