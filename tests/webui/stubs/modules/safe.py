@@ -17,16 +17,17 @@ import torch
 
 from modules import shared
 
-allowed_zip_names_re = re.compile(r"^([^/]+)/((data/\d+)|version|byteorder|.data/serialization_id|(data\.pkl))$")
-"""Copied from A1111 1.10 ``modules/safe.py``."""
+ALLOWED_ENTRIES = ("version", "byteorder", ".data/serialization_id", "data.pkl")
+"""The entries A1111 1.10 accepts below an archive's top folder, besides ``data/<number>``."""
 
 unsafe_torch_load = torch.load
 
 
 def check_zip_filenames(filename: str, names: list[str]) -> None:
-    """Mirrors ``safe.check_zip_filenames``."""
+    """Mirrors ``safe.check_zip_filenames``: every entry is ``<top>/data/<number>`` or ``<top>/<allowed>``."""
     for name in names:
-        if not allowed_zip_names_re.match(name):
+        _, _, entry = name.partition("/")
+        if not (entry in ALLOWED_ENTRIES or re.fullmatch(r"data/\d+", entry)):
             raise Exception(f"bad file inside {filename}: {name}")
 
 
