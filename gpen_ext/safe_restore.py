@@ -102,10 +102,19 @@ def restore_safely(
         if env.offload:
             cache.offload()
     if outcome.warning:
-        logger.warning(outcome.warning)
-        if notify is not None:
-            notify(outcome.warning)
+        report_warning(outcome.warning, notify)
     return outcome
+
+
+def report_warning(message: str, notify: Notify | None = None) -> None:
+    """Log ``message`` on the ``gpen`` logger and hand it to the UI's channel, if any.
+
+    Both, always: API callers never see the UI's toasts or comments (Forge's API does not even
+    return comments), and UI users rarely read the console.
+    """
+    logger.warning(message)
+    if notify is not None:
+        notify(message)
 
 
 def _restore_with_retry(

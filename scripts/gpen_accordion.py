@@ -9,7 +9,7 @@ from PIL import Image
 
 from gpen_ext.errors import GPENError
 from gpen_ext.model_files import model_choices, model_display_name
-from gpen_ext.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.safe_restore import RestoreOptions, report_warning, restore_safely
 from gpen_ext.script_args import (
     INFOTEXT_FACES,
     INFOTEXT_MODEL,
@@ -57,7 +57,7 @@ class GPENScript(scripts.Script):
         try:
             gpen = GPENArgs.from_script_args(args).with_overrides(p)
         except GPENError as error:
-            p.comment(f"GPEN skipped: {error}")
+            report_warning(f"GPEN skipped: {error}", p.comment)
             return
         if gpen.enabled:
             models_dir = environment_from_webui(shared, devices).models_dir

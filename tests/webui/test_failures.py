@@ -121,13 +121,16 @@ def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.
     assert np.array_equal(outcome.image, portrait) and "out of memory" in outcome.warning
 
 
-def test_bad_alwayson_args_comment_and_leave_image(gpen_model: Path, portrait: np.ndarray) -> None:
+def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
+    """The reason reaches the UI (a comment) and the console: API callers only have the console."""
     runner = scripts.ScriptRunner()
     runner.initialize_scripts(is_img2img=False)
     with gr.Blocks():
         runner.setup_ui()
     script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
     p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [True, RECIPE_MODEL, 7.0, "all"])
-    (image,), _ = processing.process_images(p, [portrait])
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        (image,), _ = processing.process_images(p, [portrait])
     assert np.array_equal(np.asarray(image), portrait)
-    assert any("visibility" in comment for comment in p.comments)
+    assert [comment for comment in p.comments if "visibility" in comment] == ["GPEN skipped: GPEN visibility must be between 0 and 1, got 7.0."]
+    assert "GPEN skipped: GPEN visibility must be between 0 and 1, got 7.0." in caplog.text
