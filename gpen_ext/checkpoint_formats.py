@@ -103,6 +103,8 @@ def _torch_load(path: Path, mmap: bool) -> Any:
     """``load_weights_only``; zip files are memory-mapped so 285 MB are not held twice."""
     try:
         return load_weights_only(path, mmap=mmap)
+    except MemoryError:
+        raise  # not a damaged file: the caller's out-of-memory handling applies
     except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError... for bad files
         raise _torch_load_error(path, error) from error
 

@@ -134,7 +134,10 @@ def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
 
     Converted on ``device`` in place, from the crops' own dtype: a 2048 crop is 50 MB in float.
     """
-    batch = torch.from_numpy(np.stack(crops)).to(device).permute(0, 3, 1, 2)
+    pixels = np.stack(crops)
+    if pixels.dtype == np.uint16:  # torch < 2.3 (A1111 1.10 ships 2.1) has no uint16 tensors
+        pixels = pixels.astype(np.int32)
+    batch = torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2)
     batch = batch.float().mul_(2 / unit_scale(crops[0].dtype)).sub_(1)
     return batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
 

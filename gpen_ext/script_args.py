@@ -46,7 +46,10 @@ class GPENArgs:
         return cls(**given)._validated()
 
     def _validated(self) -> GPENArgs:
-        visibility = float(self.visibility)
+        try:
+            visibility = float(self.visibility)
+        except (TypeError, ValueError) as error:  # API callers send anything
+            raise GPENError(f"GPEN visibility must be a number between 0 and 1, got {self.visibility!r}.") from error
         if not 0.0 <= visibility <= 1.0:
             raise GPENError(f"GPEN visibility must be between 0 and 1, got {self.visibility}.")
         if self.faces not in FACE_CHOICES:
