@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from .alignment import FaceAlignment
@@ -67,8 +68,19 @@ def save_faces(output: np.ndarray, reports: list[FaceReport], size: int, folder:
         write_image(folder / f"{stem}_face{report.index}.png", crop.squeeze(2) if crop.shape[2] == 1 else crop)
 
 
-def restore_file(path: Path, model, args: argparse.Namespace, bar: tqdm) -> dict:
+def output_path(path: Path, folder: Path, written: set[Path]) -> Path:
+    """Where ``path``'s result goes; a GPENError rather than overwriting an input or an earlier result."""
+    target = (folder / path.name).resolve()
+    if target == path.resolve():
+        raise GPENError(f"the result would overwrite the input {path}; choose another output folder (-o)")
+    if target in written:
+        raise GPENError(f"{target} was already written from another input named {path.name}; restore them separately")
+    return target
+
+
+def restore_file(path: Path, model: torch.nn.Module, args: argparse.Namespace, bar: tqdm, written: set[Path]) -> dict:
     """Restore one image file into ``args.output``; its entry of the JSON report."""
+    target = output_path(path, args.output, written)
     image = read_image(path)
 
     def progress(done: int, total: int) -> None:
@@ -88,8 +100,8 @@ def restore_file(path: Path, model, args: argparse.Namespace, bar: tqdm) -> dict
         progress=progress,
         allow_download=not args.no_download,
     )
-    target = args.output / path.name
     write_image(target, result)
+    written.add(target)
     if args.save_faces:
         save_faces(result, reports, model.size, args.output / "faces", path.stem)
     return {"input": str(path), "output": str(target), "faces": [r.to_dict() for r in reports]}
@@ -104,15 +116,16 @@ def run_restore(args: argparse.Namespace) -> int:
     except (GPENError, OSError) as error:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
-    entries, failed = [], 0
+    entries, failed, written = [], 0, set()
     with tqdm(paths, unit="image", file=sys.stderr) as bar:
         for path in bar:
             try:
-                entries.append(restore_file(path, model, args, bar))
-            except (GPENError, OSError) as error:
+                entries.append(restore_file(path, model, args, bar, written))
+            except Exception as error:  # noqa: BLE001 - one bad image must not stop the batch or lose the report
                 failed += 1
-                tqdm.write(f"gpen: {path}: {error}", file=sys.stderr)
-                entries.append({"input": str(path), "error": str(error)})
+                reason = str(error) if isinstance(error, (GPENError, OSError)) else f"unexpected {type(error).__name__}: {error}"
+                tqdm.write(f"gpen: {path}: {reason}", file=sys.stderr)
+                entries.append({"input": str(path), "error": reason})
     if args.report:
         args.report.write_text(json.dumps({"model": str(args.model), "images": entries}, indent=2))
     return 1 if failed else 0

@@ -61,6 +61,43 @@ def test_a_bad_file_fails_alone_with_one_line(tmp_path, test_images_dir, stub_mo
     assert (tmp_path / "out" / "portrait_small.jpg").is_file()
 
 
+def test_never_overwrites_an_input_or_an_earlier_result(tmp_path, test_images_dir, stub_model, capsys) -> None:
+    """Restoring a folder into itself, or two inputs with one name, fails those images, not the originals."""
+    photo = tmp_path / "portrait_small.jpg"
+    photo.write_bytes((test_images_dir / "portrait_small.jpg").read_bytes())
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "portrait_small.jpg").write_bytes(photo.read_bytes())
+    original = photo.read_bytes()
+
+    assert run(str(photo), "-o", str(tmp_path), "--model", "m.pth") == 1
+    assert photo.read_bytes() == original
+    assert "would overwrite the input" in capsys.readouterr().err
+
+    assert run(str(photo), str(other / "portrait_small.jpg"), "-o", str(tmp_path / "out"), "--model", "m.pth") == 1
+    assert "already written from another input named portrait_small.jpg" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_fails_one_image_and_the_report_is_written(tmp_path, test_images_dir, monkeypatch, capsys) -> None:
+    calls = iter([RuntimeError("CUDA out of memory"), None])
+
+    def flaky(*args, **kwargs):
+        error = next(calls)
+        if error is not None:
+            raise error
+        return load(test_images_dir, "portrait_small.jpg"), []
+
+    monkeypatch.setattr(cli, "load_model", lambda path, device, dtype: BrightenRestorer(256))
+    monkeypatch.setattr(cli, "restore_faces", flaky)
+    report = tmp_path / "report.json"
+    inputs = [str(test_images_dir / name) for name in ("solvay_conference_1927.png", "portrait_small.jpg")]
+    assert run(*inputs, "-o", str(tmp_path / "out"), "--model", "m.pth", "--report", str(report)) == 1
+    assert "unexpected RuntimeError: CUDA out of memory" in capsys.readouterr().err
+    entries = json.loads(report.read_text())["images"]
+    assert [("error" in entry) for entry in entries] == [True, False]
+    assert (tmp_path / "out" / "portrait_small.jpg").is_file()
+
+
 def test_missing_model_is_a_one_line_error(tmp_path, test_images_dir) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gpen_ext", "restore", str(test_images_dir / "portrait_small.jpg"),
