@@ -1,5 +1,8 @@
 """Run by the WebUI when the extension is installed and at start-up: pip-installs only what is missing.
 
+The WebUI itself skips every extension's installer under ``--skip-install``
+(``launch_utils.prepare_environment``), so that flag needs nothing here.
+
 The WebUI pins torch, numpy, gradio, pydantic, fastapi and opencv; an extension that moves any of
 them breaks the WebUI. So pip runs only when a requirement is missing or too old, and always
 with a constraints file that holds those packages at their installed versions.
@@ -19,6 +22,7 @@ WEBUI_PINNED = ("torch", "torchvision", "numpy", "gradio", "pydantic", "fastapi"
 
 
 def installed_version(name: str) -> str | None:
+    """The installed version of distribution ``name``, or None."""
     try:
         return version(name)
     except PackageNotFoundError:
@@ -42,6 +46,7 @@ def pinned_constraints(names: tuple[str, ...] = WEBUI_PINNED) -> list[str]:
 
 
 def install(requirements: list[str]) -> None:
+    """pip-install ``requirements`` with the WebUI's pinned packages held where they are."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
         constraints.write("\n".join(pinned_constraints()) + "\n")
     print(f"sd-webui-gpen: installing {', '.join(requirements)}")
@@ -51,18 +56,7 @@ def install(requirements: list[str]) -> None:
         os.unlink(constraints.name)
 
 
-def skip_install() -> bool:
-    """True under ``--skip-install`` (read from the WebUI's ``launch`` module when it is there)."""
-    try:
-        import launch
-    except ImportError:
-        return False
-    return bool(getattr(launch.args, "skip_install", False))
-
-
 def main() -> None:
-    if skip_install():
-        return
     requirements = missing_requirements(REQUIREMENTS)
     if requirements:
         install(requirements)

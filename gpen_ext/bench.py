@@ -22,10 +22,8 @@ import torch
 from .arch import GPENConfig, build_generator
 from .arch.config import RELEASED_CONFIGS
 from .arch.allocator import keep_freed_memory
+from .loading import DTYPE_NAMES, parse_device, parse_dtype
 from .recipe import recipe_input, recipe_state_dict
-
-DTYPES = {"auto": None, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
 
 @dataclass
 class Timing:
@@ -41,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gpen_ext.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")
-    parser.add_argument("--dtype", default="auto", choices=sorted(DTYPES))
+    parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--repeat", type=int, default=3, help="timed forward passes after one warm-up")
     parser.add_argument(
@@ -111,11 +109,11 @@ def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Ten
     if args.threads:
         torch.set_num_threads(args.threads)
     config = RELEASED_CONFIGS[args.size]
-    device = torch.device("cpu" if original else args.device)
+    device = torch.device("cpu") if original else parse_device(args.device)
     if original:
         model, dtype = OriginalImage(load_original(args.original, config)), torch.float32
     else:
-        model = build_generator(config, recipe_state_dict(config), device, DTYPES[args.dtype])
+        model = build_generator(config, recipe_state_dict(config), device, parse_dtype(args.dtype))
         dtype = model.dtype
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)

@@ -1,4 +1,4 @@
-"""install.py: installs only what is missing, never moves the WebUI's pinned packages, honours --skip-install."""
+"""install.py: installs only what is missing, never moves the WebUI's pinned packages."""
 from __future__ import annotations
 
 import importlib.util
@@ -7,7 +7,6 @@ from importlib.metadata import version
 from pathlib import Path
 from types import ModuleType
 
-import launch
 import pytest
 from conftest import REPO_ROOT
 
@@ -50,10 +49,3 @@ def test_install_pins_what_the_webui_pins(installer: ModuleType, pip_calls: list
     assert command[-1] == "facexlib>=99" and command[1:4] == ["-m", "pip", "install"]
     for package in ("torch", "numpy", "gradio", "pydantic", "fastapi"):
         assert f"{package}=={version(package)}" in constraints.splitlines()
-
-
-def test_skip_install(installer: ModuleType, pip_calls: list, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(installer, "REQUIREMENTS", ("facexlib>=99",))
-    monkeypatch.setattr(launch.args, "skip_install", True)
-    installer.main()
-    assert pip_calls == []
