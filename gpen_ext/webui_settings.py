@@ -14,6 +14,9 @@ import torch
 
 AUTOMATIC_MODEL = "Automatic"
 OPTION_PREFIX = "gpen_"
+CPU_FLAGS = ("all", "codeformer", "gpen")
+"""``--use-cpu`` values that put GPEN on the CPU. A1111 applies ``all`` and ``codeformer`` to its
+face-restoration device already; Forge accepts ``--use-cpu`` but ignores it, so all three are read here."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,8 @@ class Environment:
 def environment_from_webui(shared: Any, devices: Any) -> Environment:
     """Build the environment from the WebUI's ``modules.shared`` and ``modules.devices``.
 
-    The device is the WebUI's face-restoration device (``devices.device_codeformer``), which
-    already honours ``--use-cpu all``/``codeformer``; ``--use-cpu gpen`` is honoured here. The
+    The device is the WebUI's face-restoration device (``devices.device_codeformer``), or the CPU
+    under ``--use-cpu all``/``codeformer``/``gpen`` (``CPU_FLAGS``: Forge's device ignores them). The
     model goes back to the CPU after use when the user asked for it (GPEN's own setting or the
     WebUI's ``face_restoration_unload``) or when VRAM is scarce (``--lowvram``/``--medvram``).
     """
@@ -72,6 +75,6 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
     return Environment(
         models_dir=Path(custom_dir) if custom_dir else models_path / "GPEN",
         weights_dir=models_path / "GFPGAN",
-        device=torch.device("cpu") if "gpen" in use_cpu else torch.device(devices.device_codeformer or "cpu"),
+        device=torch.device("cpu") if set(CPU_FLAGS) & set(use_cpu) else torch.device(devices.device_codeformer or "cpu"),
         offload=offload,
     )

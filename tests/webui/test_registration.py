@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import gradio as gr
+import pytest
 import torch
 from conftest import REPO_ROOT, load_webui_scripts, script_module
 from modules import devices, scripts, shared
@@ -63,8 +64,15 @@ def test_environment_follows_webui_flags(webui: Path, tmp_path: Path) -> None:
     env = environment_from_webui(shared, devices)
     assert env.device == torch.device("cuda:1") and env.models_dir == tmp_path / "elsewhere"
 
-    shared.cmd_opts.use_cpu = ["gpen"]
+
+@pytest.mark.parametrize("flag", ["all", "codeformer", "gpen"])
+def test_use_cpu_puts_gpen_on_cpu_even_where_the_webui_ignores_it(webui: Path, flag: str) -> None:
+    """Forge accepts ``--use-cpu`` but leaves ``device_codeformer`` on the GPU; GPEN still obeys."""
+    devices.device_codeformer = torch.device("cuda:1")
+    shared.cmd_opts.use_cpu = [flag]
     assert environment_from_webui(shared, devices).device == torch.device("cpu")
+    shared.cmd_opts.use_cpu = ["esrgan"]
+    assert environment_from_webui(shared, devices).device == torch.device("cuda:1")
 
 
 def test_offload_when_asked_or_vram_is_scarce(webui: Path) -> None:
