@@ -1,49 +1,54 @@
 """Mirrors ``scripts/xyz_grid.py``: ``AxisOption``, ``axis_options`` and the helpers extensions reuse."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from modules import scripts
 
 
-def apply_field(field):
+def apply_field(field: str) -> Callable[[Any, Any, list], None]:
     """Mirrors ``apply_field``: an axis value becomes an attribute of the (per-cell copied) processing object."""
-    def fun(p, x, xs):
-        setattr(p, field, x)
-
-    return fun
+    return lambda p, value, values: setattr(p, field, value)
 
 
-def confirm_range(min_val, max_val, axis_label):
-    """Mirrors ``confirm_range``."""
-    def confirm_range_fun(p, xs):
-        for x in xs:
-            if not (max_val >= x >= min_val):
-                raise ValueError(f'{axis_label} value "{x}" out of range [{min_val}, {max_val}]')
+def confirm_range(lowest: float, highest: float, label: str) -> Callable[[Any, list], None]:
+    """Mirrors ``confirm_range``: a check run on all of an axis's values, raising ValueError for one out of range."""
 
-    return confirm_range_fun
+    def check(p: Any, values: list) -> None:
+        outside = [value for value in values if not lowest <= value <= highest]
+        if outside:
+            raise ValueError(f"{label} value {outside[0]!r} is outside [{lowest}, {highest}]")
 
-
-def format_value(p, opt, x):
-    """Mirrors ``format_value``."""
-    return x
+    return check
 
 
-def format_value_add_label(p, opt, x):
-    """Mirrors ``format_value_add_label``."""
-    return f"{opt.label}: {x}"
+def format_value(p: Any, option: AxisOption, value: Any) -> Any:
+    """Mirrors ``format_value``: the value as it is."""
+    return value
+
+
+def format_value_add_label(p: Any, option: AxisOption, value: Any) -> str:
+    """Mirrors ``format_value_add_label``: ``label: value``."""
+    return f"{option.label}: {value}"
 
 
 class AxisOption:
-    """Mirrors ``AxisOption.__init__``."""
+    """Mirrors ``AxisOption``: the fields an axis has (a plain class: the WebUI loads this file by path)."""
 
-    def __init__(self, label, type, apply, format_value=format_value_add_label, confirm=None, cost=0.0, choices=None, prepare=None):
-        self.label = label
-        self.type = type
-        self.apply = apply
-        self.format_value = format_value
-        self.confirm = confirm
-        self.cost = cost
-        self.prepare = prepare
-        self.choices = choices
+    def __init__(
+        self,
+        label: str,
+        type: type,
+        apply: Callable[[Any, Any, list], None],
+        format_value: Callable[[Any, AxisOption, Any], Any] = format_value_add_label,
+        confirm: Callable[[Any, list], None] | None = None,
+        cost: float = 0.0,
+        choices: Callable[[], list] | None = None,
+        prepare: Callable | None = None,
+    ) -> None:
+        self.label, self.type, self.apply, self.format_value = label, type, apply, format_value
+        self.confirm, self.cost, self.choices, self.prepare = confirm, cost, choices, prepare
 
 
 axis_options = [AxisOption("Nothing", str, lambda p, x, xs: None)]
