@@ -59,6 +59,7 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
     under ``--use-cpu all``/``codeformer``/``gpen`` (``CPU_FLAGS``: Forge's device ignores them). The
     model goes back to the CPU after use when the user asked for it (GPEN's own setting or the
     WebUI's ``face_restoration_unload``) or when VRAM is scarce (``--lowvram``/``--medvram``).
+    facexlib's detector and parser weights are shared with the WebUI's GFPGAN (``--gfpgan-models-path``).
     """
     opts, cmd_opts = shared.opts, shared.cmd_opts
     models_path = Path(shared.models_path)
@@ -74,7 +75,7 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
     use_cpu = getattr(cmd_opts, "use_cpu", None) or []
     return Environment(
         models_dir=Path(custom_dir) if custom_dir else models_path / "GPEN",
-        weights_dir=models_path / "GFPGAN",
+        weights_dir=Path(getattr(cmd_opts, "gfpgan_models_path", None) or models_path / "GFPGAN"),
         device=torch.device("cpu") if set(CPU_FLAGS) & set(use_cpu) else torch.device(devices.device_codeformer or "cpu"),
         offload=offload,
     )

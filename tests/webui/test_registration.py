@@ -64,6 +64,9 @@ def test_environment_follows_webui_flags(webui: Path, tmp_path: Path) -> None:
     env = environment_from_webui(shared, devices)
     assert env.device == torch.device("cuda:1") and env.models_dir == tmp_path / "elsewhere"
 
+    shared.cmd_opts.gfpgan_models_path = str(tmp_path / "gfpgan")  # facexlib weights live with GFPGAN's
+    assert environment_from_webui(shared, devices).weights_dir == tmp_path / "gfpgan"
+
 
 @pytest.mark.parametrize("flag", ["all", "codeformer", "gpen"])
 def test_use_cpu_puts_gpen_on_cpu_even_where_the_webui_ignores_it(webui: Path, flag: str) -> None:
