@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import GPENError, ImageError
+from .image_files import pil_to_array
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import list_models, resolve_model
 from .safe_restore import RestoreOptions, restore_safely
@@ -72,9 +73,7 @@ def decode_image(data: object) -> np.ndarray:
             image.load()
     except (binascii.Error, ValueError, OSError) as error:
         raise ImageError(f"'image' is not a readable base64-encoded image ({error}).") from error
-    if image.mode not in ("L", "RGB", "RGBA", "I;16"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    return np.array(image)
+    return pil_to_array(image)
 
 
 def encode_image(image: np.ndarray) -> str:

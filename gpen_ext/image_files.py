@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
 
@@ -31,8 +32,6 @@ WRITE_PARAMS = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".jpeg": [cv2.IMWRITE_JP
 
 def exif_orientation(path: Path) -> int:
     """The EXIF orientation of ``path`` (1 = upright, also when there is no EXIF)."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as image:
             return int(image.getexif().get(EXIF_ORIENTATION_TAG, 1))
@@ -80,3 +79,15 @@ def list_images(inputs: list[str | Path]) -> list[Path]:
         else:
             found.append(item)
     return found
+
+
+def pil_to_array(image: Image.Image) -> np.ndarray:
+    """A Pillow image as an array the pipeline takes: grey, RGB, RGBA or 16-bit grey as they are,
+    every other mode (palette, CMYK, LA, ...) converted to RGB or RGBA first.
+
+    ``numpy.asarray`` alone would hand over palette indices as grey levels or CMYK as RGBA.
+    """
+    if image.mode not in ("L", "RGB", "RGBA", "I;16"):
+        image = image.convert("RGBA" if "A" in image.getbands() or "transparency" in image.info else "RGB")
+    return np.array(image)
+

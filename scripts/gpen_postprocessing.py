@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
 from modules import devices, scripts_postprocessing, shared
 from modules.ui_components import InputAccordion
 from PIL import Image
 
+from gpen_ext.image_files import pil_to_array
 from gpen_ext.model_files import model_choices
 from gpen_ext.safe_restore import RestoreOptions, restore_safely
 from gpen_ext.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
@@ -32,7 +32,7 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
         if not enable:
             return
         options = RestoreOptions.from_settings(GPENSettings.from_opts(shared.opts), model=model, visibility=visibility)
-        outcome = restore_safely(np.asarray(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
+        outcome = restore_safely(pil_to_array(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)

@@ -107,3 +107,19 @@ def test_missing_model_is_a_one_line_error(tmp_path, test_images_dir) -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gpen: error:") and "missing.pth" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "mode, expected_shape",
+    [("P", (520, 418, 3)), ("PA", (520, 418, 4)), ("CMYK", (520, 418, 3)), ("LA", (520, 418, 4)), ("L", (520, 418)), ("RGBA", (520, 418, 4))],
+)
+def test_pil_images_of_any_mode_become_pipeline_arrays(test_images_dir, mode, expected_shape) -> None:
+    """Palette indices must not pass for grey levels, nor CMYK for RGBA (the Extras tab hands over PIL images)."""
+    from gpen_ext.image_files import pil_to_array
+
+    photo = Image.open(test_images_dir / "portrait_small.jpg")
+    converted = photo.convert(mode)
+    array = pil_to_array(converted)
+    assert array.shape == expected_shape and array.dtype == np.uint8
+    if mode in ("P", "CMYK"):  # the colours survive, not the raw indices/inks
+        assert np.abs(array.astype(int) - np.asarray(converted.convert("RGB"), dtype=int)).max() == 0
