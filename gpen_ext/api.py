@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+from hmac import compare_digest
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
@@ -81,3 +82,16 @@ def encode_image(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def credentials_accepted(api_auth: str | None, username: str, password: str) -> bool:
+    """Whether ``username:password`` is one of ``--api-auth``'s comma-separated pairs (the WebUI's own rule).
+
+    Compared in constant time, as the WebUI does, so response times do not leak passwords.
+    """
+    for pair in (api_auth or "").split(","):
+        user, _, expected = pair.partition(":")
+        if compare_digest(user, username) & compare_digest(expected, password):
+            return True
+    return False
+

@@ -1,13 +1,18 @@
-"""HTTP routes ``GET /gpen/v1/models`` and ``POST /gpen/v1/restore`` on the WebUI's FastAPI app."""
+"""HTTP routes ``GET /gpen/v1/models`` and ``POST /gpen/v1/restore`` on the WebUI's FastAPI app.
+
+Added only with ``--api``, and behind ``--api-auth`` when it is set, like the WebUI's own routes:
+a restoration holds the generation queue, so an open server must not offer it to anyone.
+"""
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Body, FastAPI, HTTPException
+from fastapi import Body, Depends, FastAPI, HTTPException
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from modules import devices, script_callbacks, shared
 from modules.call_queue import queue_lock
 
-from gpen_ext.api import models_response, restore_response
+from gpen_ext.api import credentials_accepted, models_response, restore_response
 from gpen_ext.errors import GPENError
 from gpen_ext.webui_settings import GPENSettings, environment_from_webui
 
@@ -27,9 +32,18 @@ def post_restore(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
             devices.torch_gc()
 
 
+def check_credentials(credentials: HTTPBasicCredentials = Depends(HTTPBasic())) -> None:
+    """The WebUI's ``Api.auth``: HTTP basic credentials from ``--api-auth``, else 401."""
+    if not credentials_accepted(shared.cmd_opts.api_auth, credentials.username, credentials.password):
+        raise HTTPException(status_code=401, detail="Incorrect username or password", headers={"WWW-Authenticate": "Basic"})
+
+
 def add_routes(_demo: object, app: FastAPI) -> None:
-    app.add_api_route("/gpen/v1/models", get_models, methods=["GET"], tags=["GPEN"])
-    app.add_api_route("/gpen/v1/restore", post_restore, methods=["POST"], tags=["GPEN"])
+    if not getattr(shared.cmd_opts, "api", False):
+        return
+    dependencies = [Depends(check_credentials)] if getattr(shared.cmd_opts, "api_auth", None) else []
+    app.add_api_route("/gpen/v1/models", get_models, methods=["GET"], tags=["GPEN"], dependencies=dependencies)
+    app.add_api_route("/gpen/v1/restore", post_restore, methods=["POST"], tags=["GPEN"], dependencies=dependencies)
 
 
 script_callbacks.on_app_started(add_routes)

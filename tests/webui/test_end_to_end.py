@@ -134,6 +134,16 @@ def api_client() -> TestClient:
     return TestClient(app)
 
 
+def test_api_routes_only_with_api_flag_and_behind_api_auth(gpen_model: Path) -> None:
+    shared.cmd_opts.api = False
+    assert api_client().get("/gpen/v1/models").status_code == 404
+    shared.cmd_opts.api, shared.cmd_opts.api_auth = True, "alice:secret,bob:hunter2"
+    client = api_client()
+    assert client.get("/gpen/v1/models").status_code == 401
+    assert client.get("/gpen/v1/models", auth=("bob", "wrong")).status_code == 401
+    assert client.get("/gpen/v1/models", auth=("bob", "hunter2")).status_code == 200
+
+
 def b64_png(array: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="PNG")

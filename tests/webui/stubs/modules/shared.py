@@ -31,7 +31,8 @@ def webui_options() -> options.Options:
 def default_cmd_opts() -> argparse.Namespace:
     """The flags of ``modules/cmd_args.py`` the extension reads, at their defaults."""
     return argparse.Namespace(
-        use_cpu=[], lowvram=False, medvram=False, skip_install=False, disable_safe_unpickle=False, gpen_models_path=None
+        use_cpu=[], lowvram=False, medvram=False, skip_install=False, disable_safe_unpickle=False, gpen_models_path=None,
+        api=True, api_auth=None,
     )
 
 
