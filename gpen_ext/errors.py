@@ -13,5 +13,9 @@ class DetectorError(GPENError):
     """A face detector (or face parser) whose package or weights are not available."""
 
 
+class NonFiniteOutput(GPENError):
+    """The face model produced NaN/inf (a reduced-precision overflow): the caller may retry in fp32."""
+
+
 class ImageError(GPENError):
     """An image the pipeline cannot work on (unsupported shape, dtype or channel count)."""

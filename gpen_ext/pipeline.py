@@ -18,7 +18,7 @@ import torch
 from .alignment import FaceAlignment
 from .blending import paste_face
 from .detection import Detection, FaceDetector, detect_faces, get_detector
-from .errors import GPENError
+from .errors import GPENError, NonFiniteOutput
 from .images import LUMA_WEIGHTS, color_view, unit_scale, validate_image
 from .masks import FaceParser, face_masks, get_parser
 
@@ -211,7 +211,7 @@ def check_finite(restored: torch.Tensor, model: object) -> torch.Tensor:
     """``restored`` if every value is a number: a reduced-precision overflow must not reach the image."""
     if not torch.isfinite(restored).all():
         precision = getattr(model, "dtype", "its precision")
-        raise GPENError(f"the face model produced invalid values (NaN/inf) in {precision}; use precision fp32")
+        raise NonFiniteOutput(f"the face model produced invalid values (NaN/inf) in {precision}; use precision fp32")
     return restored
 
 

@@ -7,14 +7,14 @@ the user's images. So every entry point of the extension (restorer, scripts, API
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import GPENError
+from .errors import GPENError, NonFiniteOutput
 from .loading import DTYPE_NAMES
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
@@ -120,19 +120,26 @@ def report_warning(message: str, notify: Notify | None = None) -> None:
 def _restore_with_retry(
     image: np.ndarray, options: RestoreOptions, env: Environment, path: Path, cache: ModelCache, progress: Progress | None
 ) -> RestoreOutcome:
-    """Run on the chosen device and precision; after an out-of-memory error, once more on the fallback."""
-    for device, precision in _attempts(env.device, options.precision):
+    """Run on the chosen device and precision; once more on the fallback that suits the failure.
+
+    The cache is cleared between the two runs, outside the ``except`` block, so that the failed
+    run's model and tensors (held by the traceback until then) are really freed first.
+    """
+    placement = (env.device, options.precision)
+    for attempt in range(2):
         try:
-            model = cache.get(path, device, precision)
-            restored, faces = restore_faces(
-                image, model, weights_dir=env.weights_dir, progress=progress, **options.pipeline_options()
-            )
-            return RestoreOutcome(restored, faces, path.stem)
-        except (RuntimeError, MemoryError) as error:
-            if not _is_out_of_memory(error):
+            return _restore_once(image, options, env, path, cache, progress, *placement)
+        except (NonFiniteOutput, RuntimeError, MemoryError) as error:
+            if not isinstance(error, NonFiniteOutput) and not _is_out_of_memory(error):
                 raise
-            logger.warning("GPEN ran out of memory on %s (%s)", device, precision)
-            _free_memory(cache)
+            fallback = _fallback(*placement, error) if attempt == 0 else None
+            if fallback is None and isinstance(error, NonFiniteOutput):
+                raise
+            logger.warning("GPEN on %s (%s) failed: %s", placement[0], placement[1], error)
+        if fallback is None:
+            break
+        placement = fallback
+        _free_memory(cache)
     return RestoreOutcome(
         image,
         model=path.stem,
@@ -141,11 +148,29 @@ def _restore_with_retry(
     )
 
 
-def _attempts(device: torch.device, precision: str) -> Iterator[tuple[torch.device, str]]:
-    """The requested placement, then one cheaper fallback: half precision on an accelerator, else the CPU."""
-    yield device, precision
-    if device.type != "cpu":
-        yield (device, "fp16") if precision == "fp32" else (torch.device("cpu"), "auto")
+def _restore_once(
+    image: np.ndarray,
+    options: RestoreOptions,
+    env: Environment,
+    path: Path,
+    cache: ModelCache,
+    progress: Progress | None,
+    device: torch.device,
+    precision: str,
+) -> RestoreOutcome:
+    model = cache.get(path, device, precision)
+    restored, faces = restore_faces(image, model, weights_dir=env.weights_dir, progress=progress, **options.pipeline_options())
+    return RestoreOutcome(restored, faces, path.stem)
+
+
+def _fallback(device: torch.device, precision: str, error: Exception) -> tuple[torch.device, str] | None:
+    """The one retry worth making: fp32 after a reduced-precision overflow; after running out of
+    memory, half precision on an accelerator, else the CPU. None when there is nothing cheaper."""
+    if isinstance(error, NonFiniteOutput):
+        return None if precision == "fp32" else (device, "fp32")
+    if device.type == "cpu":
+        return None
+    return (device, "fp16") if precision == "fp32" else (torch.device("cpu"), "auto")
 
 
 def _is_out_of_memory(error: BaseException) -> bool:

