@@ -8,6 +8,7 @@ usually present already. Loaded networks are cached per (file, device): repeated
 """
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import urllib.request
@@ -72,7 +73,7 @@ def download(url: str, path: Path) -> None:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response, open(part, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
         os.replace(part, path)
-    except OSError as error:  # URLError, timeouts and disk errors are all OSErrors
+    except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, disk errors; cut-off responses
         part.unlink(missing_ok=True)
         raise DetectorError(
             f"could not download {url} to {path} ({error}); put the file there by hand, "
