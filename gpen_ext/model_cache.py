@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import facexlib_models
 from .loading import load_model
 
 CacheKey = tuple[str, int, str, str]
@@ -40,13 +41,20 @@ class ModelCache:
         return model
 
     def offload(self) -> None:
-        """Park every cached model on the CPU, freeing accelerator memory but keeping the weights."""
+        """Park every cached model on the CPU, freeing accelerator memory but keeping the weights.
+
+        The face detector and parser run where GPEN runs; they are small enough to reload from
+        disk, so off the CPU they are released rather than parked.
+        """
+        if any(model.device.type != "cpu" for model in self._models.values()):
+            facexlib_models.release_networks()
         for model in self._models.values():
             model.move_to("cpu")
 
     def clear(self) -> None:
-        """Forget every model (used after an out-of-memory error, before retrying)."""
+        """Forget every model and the detector/parser networks (after an out-of-memory error, before retrying)."""
         self._models.clear()
+        facexlib_models.release_networks()
 
     def __len__(self) -> int:
         return len(self._models)

@@ -100,7 +100,10 @@ def test_facexlib_detector_loads_and_runs_weights_from_weights_dir(tmp_path, tes
     torch.manual_seed(0)
     save_random_weights(tmp_path, RetinaFace("mobile0.25", device="cpu"), facexlib_models.RETINAFACE_WEIGHTS["mobile0.25"])
     detector = get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False)
-    assert get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False) is detector  # cached
+    again = get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False)
+    assert again.network is detector.network  # loaded once
+    facexlib_models.release_networks()  # what the WebUI's offload does: the next call loads afresh
+    assert get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False).network is not detector.network
     image = color_view(load(test_images_dir, "selfie_two_faces.jpg"))  # over 1500 px: downscaled path
     detections = detect_faces(image, detector, 0.01)  # random weights: low scores
     assert detections and all(isinstance(d, Detection) for d in detections)
