@@ -5,30 +5,33 @@ from typing import Any
 
 
 class OptionInfo:
-    """Mirrors ``options.OptionInfo.__init__``, ``.info`` and ``.needs_reload_ui`` (same argument order)."""
+    """Mirrors ``options.OptionInfo``: its constructor's parameters in their order, ``info`` and ``needs_reload_ui``."""
 
-    def __init__(self, default=None, label="", component=None, component_args=None, onchange=None, section=None,
-                 refresh=None, comment_before="", comment_after="", infotext=None, restrict_api=False, category_id=None):
-        self.default = default
-        self.label = label
-        self.component = component
-        self.component_args = component_args
-        self.onchange = onchange
-        self.section = section
-        self.category_id = category_id
-        self.refresh = refresh
-        self.comment_before = comment_before
-        self.comment_after = comment_after
-        self.infotext = infotext
-        self.restrict_api = restrict_api
+    def __init__(
+        self,
+        default: Any = None,
+        label: str = "",
+        component: Any = None,
+        component_args: Any = None,
+        onchange: Any = None,
+        section: Any = None,
+        refresh: Any = None,
+        comment_before: str = "",
+        comment_after: str = "",
+        infotext: str | None = None,
+        restrict_api: bool = False,
+        category_id: str | None = None,
+    ) -> None:
+        self.__dict__.update({name: value for name, value in locals().items() if name != "self"})
         self.do_not_save = False
 
     def info(self, info: str) -> OptionInfo:
-        self.comment_after += f"<span class='info'>({info})</span>"
+        """A note after the label (the WebUI renders it as HTML)."""
+        self.comment_after += f" ({info})"
         return self
 
     def needs_reload_ui(self) -> OptionInfo:
-        self.comment_after += " <span class='info'>(requires Reload UI)</span>"
+        self.comment_after += " (requires Reload UI)"
         return self
 
 
