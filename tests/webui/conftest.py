@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -17,7 +18,7 @@ sys.path.insert(0, str(STUBS))
 
 from modules import devices, safe, script_callbacks, script_loading, scripts, shared  # noqa: E402
 
-from gpen_ext.arch.config import GPENConfig  # noqa: E402
+from gpen_ext.arch.config import RELEASED_CONFIGS  # noqa: E402
 from gpen_ext.model_cache import MODEL_CACHE  # noqa: E402
 from gpen_ext.recipe import recipe_state_dict  # noqa: E402
 
@@ -34,6 +35,15 @@ def load_webui_scripts() -> None:
     script_callbacks.ui_settings_callback()
 
 
+def txt2img_runner() -> scripts.ScriptRunner:
+    """txt2img's script runner with its UI built, as the WebUI builds it at start-up."""
+    runner = scripts.ScriptRunner()
+    runner.initialize_scripts(is_img2img=False)
+    with gr.Blocks():
+        runner.setup_ui()
+    return runner
+
+
 def script_module(filename: str) -> ModuleType:
     """The loaded module of one of the extension's script files."""
     return next(module for path, module in script_loading.loaded_scripts.items() if path.endswith(filename))
@@ -43,7 +53,7 @@ def script_module(filename: str) -> ModuleType:
 def recipe_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A GPEN-BFR-256 file with the reference recipe weights (real layout, deterministic values)."""
     path = tmp_path_factory.mktemp("checkpoints") / f"{RECIPE_MODEL}.pth"
-    torch.save(recipe_state_dict(GPENConfig(256, 1, 0.5)), path)
+    torch.save(recipe_state_dict(RELEASED_CONFIGS[256]), path)
     return path
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
-from conftest import RECIPE_MODEL
+from conftest import RECIPE_MODEL, txt2img_runner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from modules import devices, postprocessing, processing, script_callbacks, scripts, scripts_postprocessing, shared
@@ -27,14 +27,6 @@ def assert_face_restored_only(before: np.ndarray, after: np.ndarray) -> None:
     changed = np.any(before != after, axis=-1)
     assert changed.sum() > 10_000
     assert not changed[int(UNTOUCHED_FROM_ROW * changed.shape[0]) :].any()
-
-
-def txt2img_runner() -> scripts.ScriptRunner:
-    runner = scripts.ScriptRunner()
-    runner.initialize_scripts(is_img2img=False)
-    with gr.Blocks():
-        runner.setup_ui()
-    return runner
 
 
 def test_webui_restore_faces_uses_gpen(gpen_model: Path, portrait: np.ndarray) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import REPO_ROOT, RECIPE_MODEL
+from conftest import RECIPE_MODEL, REPO_ROOT, txt2img_runner
 from fastapi import HTTPException
 from modules import infotext_utils, processing, scripts, scripts_postprocessing, shared
 from modules.api.api import init_script_args
@@ -15,20 +15,12 @@ from gpen_ext.errors import GPENError
 from gpen_ext.script_args import GPENArgs
 
 
-def build_txt2img() -> scripts.ScriptRunner:
-    runner = scripts.ScriptRunner()
-    runner.initialize_scripts(is_img2img=False)
-    with gr.Blocks():
-        runner.setup_ui()
-    return runner
-
-
 def gpen_script(runner: scripts.ScriptRunner) -> scripts.Script:
     return next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
 
 
 def test_accordion_components(gpen_model: Path) -> None:
-    runner = build_txt2img()
+    runner = txt2img_runner()
     script = gpen_script(runner)
     enabled, model, visibility, faces = runner.inputs[script.args_from:script.args_to]
     assert isinstance(enabled, gr.Checkbox) and enabled.value is False
@@ -42,13 +34,13 @@ def test_accordion_components(gpen_model: Path) -> None:
 
 def test_accordion_defaults_follow_settings(gpen_model: Path) -> None:
     shared.opts.gpen_visibility, shared.opts.gpen_faces, shared.opts.gpen_model = 0.6, "largest", RECIPE_MODEL
-    script = gpen_script(runner := build_txt2img())
+    script = gpen_script(runner := txt2img_runner())
     _, model, visibility, faces = runner.inputs[script.args_from:script.args_to]
     assert (model.value, visibility.value, faces.value) == (RECIPE_MODEL, 0.6, "largest")
 
 
 def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
-    runner = build_txt2img()
+    runner = txt2img_runner()
     script = gpen_script(runner)
     args = [None] * script.args_from + [True, "Automatic", 0.8, "largest"]
     p = processing.StableDiffusionProcessing(runner, args)
@@ -66,7 +58,7 @@ def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
 
 
 def test_disabled_accordion_writes_nothing(gpen_model: Path) -> None:
-    runner = build_txt2img()
+    runner = txt2img_runner()
     script = gpen_script(runner)
     p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [False, "Automatic", 1.0, "all"])
     runner.process(p)
@@ -79,7 +71,7 @@ def test_disabled_accordion_writes_nothing(gpen_model: Path) -> None:
     ids=["positional", "named"],
 )
 def test_api_alwayson_scripts_args(gpen_model: Path, request_args: list) -> None:
-    runner = build_txt2img()
+    runner = txt2img_runner()
     script = gpen_script(runner)
     defaults = [None] + [component.value for component in runner.inputs[1:]]
     script_args = init_script_args({"gpen": {"args": request_args}}, defaults, runner)
@@ -98,7 +90,7 @@ def test_named_args_keep_defaults_and_reject_unknown_names() -> None:
 
 
 def test_api_unknown_script_name_is_rejected(webui: Path) -> None:
-    runner = build_txt2img()
+    runner = txt2img_runner()
     with pytest.raises(HTTPException):
         init_script_args({"gpen-typo": {"args": []}}, [None] * len(runner.inputs), runner)
 
@@ -117,7 +109,7 @@ def test_extras_components(gpen_model: Path) -> None:
 def test_every_gpen_label_has_a_hover_hint(gpen_model: Path) -> None:
     """javascript/gpen-hints.js must cover each label the UI shows (the WebUI matches hints by label text)."""
     hints = set(re.findall(r'^\s*"([^"]+)":', (REPO_ROOT / "javascript" / "gpen-hints.js").read_text(), re.MULTILINE))
-    runner = build_txt2img()
+    runner = txt2img_runner()
     extras = scripts_postprocessing.ScriptPostprocessingRunner(scripts.postprocessing_scripts_data)
     with gr.Blocks():
         extras.setup_ui()
