@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from gpen_ext.arch import auto_dtype, build_generator, expected_state_dict
+from gpen_ext.arch.bands import band_height, split_rows
 from gpen_ext.arch.config import RELEASED_CONFIGS as CONFIGS
 from gpen_ext.arch.precision import cpu_has_native_bf16
 from gpen_ext.errors import GPENError
@@ -98,6 +99,36 @@ def test_batch_equals_single_samples() -> None:
     assert together.shape == (2, 3, 256, 256)
     torch.testing.assert_close(together, separately, rtol=0, atol=1e-5)
     assert (together[0] - together[1]).abs().max() > 0.01, "different faces must give different images"
+
+
+@pytest.mark.parametrize("band_bytes", [1, 3 * 2**20])
+def test_levels_computed_in_bands_give_the_same_image(band_bytes: int, fp32_outputs: dict) -> None:
+    """Bands of 4 rows (the smallest, 1 byte asked) and of 24-48 rows reproduce the level in one piece.
+
+    A margin one input row short changes edge rows by ~0.1; 1e-6 allows only summation order.
+    """
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    model.decoder.band_bytes = band_bytes
+    torch.testing.assert_close(model(recipe_input(256)), fp32_output(256, fp32_outputs), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("input_rows, height", [(512, 256), (1024, 128), (128, 4), (8, 16)])
+def test_bands_cover_every_output_row_once(input_rows: int, height: int) -> None:
+    bands = split_rows(input_rows, height)
+    covered = [row for band in bands for row in range(2 * input_rows)[band.rows]]
+    assert covered == list(range(2 * input_rows))
+    for band in bands:
+        assert 0 <= band.inputs.start < band.inputs.stop <= input_rows
+        assert band.kept.stop - band.kept.start == band.rows.stop - band.rows.start
+        assert band.kept.start >= 0 and band.kept.stop <= 2 * (band.inputs.stop - band.inputs.start)
+
+
+def test_band_height_is_even_and_bounded() -> None:
+    assert band_height(2048, 2048 * 32 * 4, 64 * 2**20) == 256
+    assert band_height(2048, 2048 * 32 * 4, 1) == 4
+    assert band_height(64, 1, 2**30) == 64
+    assert band_height(2048, 3000, 64 * 2**20) % 2 == 0
 
 
 def test_noise_injection_is_used() -> None:

@@ -7,7 +7,8 @@ Rewrites of the original that keep its function but move work out of the hot pat
   feature (+ bias) straight into the two halves of one 2C-channel tensor, activated in place:
   no concatenation copy, and the next conv runs once over 2C channels.
 * The upsampling transposed conv runs as four ordinary phase convs (see ``resample``).
-* Each large tensor is released as soon as its last reader is done: at 2048 they are 256 MB each.
+* Large levels run in horizontal bands (see ``bands``), so their intermediates exist one band
+  at a time; the top level never materialises its feature map at all, only the image.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bands import DEFAULT_BAND_BYTES, band_height, split_rows
 from .config import GPENConfig
 from .placement import Placement
 from .resample import blur, depthwise, phase_kernels, transposed_conv_by_phases, upsample2x
@@ -57,8 +59,8 @@ class ModulatedWeight(nn.Module):
 class StyledConv(nn.Module):
     """Modulated 3x3 conv (or 2x transposed conv + blur), then noise concat and fused leaky ReLU.
 
-    Split in :meth:`forward` (the conv) and :meth:`activate` so that the decoder can drop the
-    conv input before the activation allocates the output.
+    ``conv`` turns a style into kernels once per level; :meth:`convolve` applies them (to the whole
+    map or to one band) and :meth:`activate` builds the activated output.
     """
 
     def __init__(self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement) -> None:
@@ -66,19 +68,18 @@ class StyledConv(nn.Module):
         self.prefix = prefix
         self.placement = placement
         weight = reader.take(f"{prefix}.conv.weight")
-        channels = weight.shape[1]
+        self.channels = weight.shape[1]
         self.conv = ModulatedWeight(weight, gain, demodulate=True, phased=upsample, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias").view(1, -1, 1, 1)
-        self.register_buffer("bias", placement.compute(bias[:, :channels]), persistent=False)
-        self.register_buffer("noise_bias", placement.compute(bias[:, channels:]), persistent=False)
+        self.register_buffer("bias", placement.compute(bias[:, : self.channels]), persistent=False)
+        self.register_buffer("noise_bias", placement.compute(bias[:, self.channels :]), persistent=False)
         # The encoder feature arrives without its activation gain.
         self.noise_weight = reader.take(f"{prefix}.noise.weight").item() * ACTIVATION_GAIN
-        kernel = depthwise(flipped_kernel(reader, f"{prefix}.conv.blur.kernel"), channels) if upsample else None
+        kernel = depthwise(flipped_kernel(reader, f"{prefix}.conv.blur.kernel"), self.channels) if upsample else None
         self.register_buffer("blur_kernel", None if kernel is None else placement.compute(kernel), persistent=False)
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """The modulated conv alone (C channels, before bias)."""
-        kernels = self.conv(style)
+    def convolve(self, x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+        """The modulated conv alone (C channels, before bias), with the kernels from ``self.conv``."""
         if self.blur_kernel is None:
             return F.conv2d(x, kernels[0], padding=1)
         return blur(transposed_conv_by_phases(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
@@ -107,25 +108,67 @@ class ToRGB(nn.Module):
         kernel = depthwise(reader.take(f"{prefix}.upsample.kernel"), 3) if upsample else None
         self.register_buffer("upsample_kernel", None if kernel is None else placement.fp32(kernel), persistent=False)
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        image = F.conv2d(x, self.conv(style)[0]).float().add_(self.bias)
+    @staticmethod
+    def project(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+        """The 1x1 conv alone, in the compute dtype (for the whole map or one band)."""
+        return F.conv2d(x, kernels[0])
+
+    def finish(self, image: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+        """The projected ``image`` in fp32 plus the bias and the 2x-upsampled ``skip``."""
+        image = image.float().add_(self.bias)
         if skip is not None:
             image.add_(upsample2x(skip, self.upsample_kernel))
         return image
 
 
 class DecoderLevel(nn.Module):
-    """One resolution doubling: upsampling styled conv, styled conv, ToRGB."""
+    """One resolution doubling: upsampling styled conv, styled conv, ToRGB; computed in bands when large."""
 
     def __init__(self, reader: StateDictReader, index: int, placement: Placement) -> None:
         super().__init__()
+        self.placement = placement
         self.up = StyledConv(reader, f"generator.convs.{2 * index}", ACTIVATION_GAIN, True, placement)
         self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement)
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
 
+    def activations(self, x: torch.Tensor, feature: torch.Tensor, kernels: list[list[torch.Tensor]]) -> torch.Tensor:
+        """The level's 2C-channel output for ``x`` (the previous level's output, or a slice of it)."""
+        # Rebinding y right after each step frees the previous tensor before the next allocates.
+        y = self.up.activate(self.up.convolve(x, kernels[0]), feature)
+        return self.conv.activate(self.conv.convolve(y, kernels[1]), feature)
+
+    def forward(
+        self, x: torch.Tensor, feature: torch.Tensor, styles: list[torch.Tensor], skip: torch.Tensor,
+        band_bytes: int, keep_output: bool,
+    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """(this level's output, or None when not ``keep_output``; the image so far at this resolution)."""
+        kernels = [self.up.conv(styles[0]), self.conv.conv(styles[1]), self.to_rgb.conv(styles[2])]
+        batch, _, rows, columns = feature.shape
+        row_bytes = columns * 2 * self.conv.channels * x.element_size()
+        bands = split_rows(x.shape[2], band_height(rows, row_bytes, band_bytes))
+        if len(bands) == 1:
+            y = self.activations(x, feature, kernels)
+            return y, self.to_rgb.finish(self.to_rgb.project(y, kernels[2]), skip)
+        image = torch.empty((batch, 3, rows, columns), dtype=torch.float32, device=x.device)
+        out = None
+        if keep_output:
+            out = torch.empty(
+                (batch, 2 * self.conv.channels, rows, columns), dtype=x.dtype, device=x.device,
+                memory_format=self.placement.memory_format,
+            )
+        for band in bands:
+            y = self.activations(x[:, :, band.inputs], feature[:, :, band.feature_rows], kernels)[:, :, band.kept]
+            image[:, :, band.rows] = self.to_rgb.project(y, kernels[2])
+            if out is not None:
+                out[:, :, band.rows] = y
+        return out, self.to_rgb.finish(image, skip)
+
 
 class Decoder(nn.Module):
-    """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling."""
+    """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling.
+
+    ``band_bytes`` bounds the size of a level's intermediates (see ``bands``); results do not depend on it.
+    """
 
     def __init__(self, reader: StateDictReader, config: GPENConfig, placement: Placement) -> None:
         super().__init__()
@@ -135,6 +178,7 @@ class Decoder(nn.Module):
         self.levels = nn.ModuleList(DecoderLevel(reader, level - 3, placement) for level in range(3, config.log_size + 1))
         styled = [self.conv1, self.to_rgb1] + [layer for level in self.levels for layer in level.children()]
         self.modulation = StyleModulation(reader, [f"{layer.prefix}.conv" for layer in styled], placement)
+        self.band_bytes = DEFAULT_BAND_BYTES
 
     def forward(self, features: list[torch.Tensor], styles: list[torch.Tensor]) -> torch.Tensor:
         """One sample. ``features`` (full resolution first) is consumed: each is freed after its level.
@@ -143,14 +187,10 @@ class Decoder(nn.Module):
         """
         style = iter(styles)
         feature = features.pop()
-        x = self.conv1.activate(self.conv1(self.constant, next(style)), feature)
-        skip = self.to_rgb1(x, next(style))
-        for level in self.levels:
-            feature = features.pop()
-            # Rebinding x right after each step frees the previous tensor before the next allocates.
-            x = level.up(x, next(style))
-            x = level.up.activate(x, feature)
-            x = level.conv(x, next(style))
-            x = level.conv.activate(x, feature)
-            skip = level.to_rgb(x, next(style), skip)
+        x = self.conv1.activate(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature)
+        skip = self.to_rgb1.finish(self.to_rgb1.project(x, self.to_rgb1.conv(next(style))), None)
+        for index, level in enumerate(self.levels):
+            level_styles = [next(style) for _ in range(3)]
+            keep_output = index < len(self.levels) - 1
+            x, skip = level(x, features.pop(), level_styles, skip, self.band_bytes, keep_output)
         return skip
