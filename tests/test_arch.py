@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from gpen_ext.arch import auto_dtype, build_generator, expected_state_dict
-from gpen_ext.arch.bands import band_height, split_rows
+from gpen_ext.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
 from gpen_ext.arch.config import RELEASED_CONFIGS as CONFIGS
 from gpen_ext.arch.precision import cpu_has_native_bf16
 from gpen_ext.errors import GPENError
@@ -101,27 +101,32 @@ def test_batch_equals_single_samples() -> None:
     assert (together[0] - together[1]).abs().max() > 0.01, "different faces must give different images"
 
 
-@pytest.mark.parametrize("band_bytes", [1, 3 * 2**20])
-def test_levels_computed_in_bands_give_the_same_image(band_bytes: int, fp32_outputs: dict) -> None:
-    """Bands of 4 rows (the smallest, 1 byte asked) and of 24-48 rows reproduce the level in one piece.
+@pytest.mark.parametrize("band_bytes", [1, 3 * 2**20, 2**40])
+def test_bands_give_the_same_image(band_bytes: int, fp32_outputs: dict) -> None:
+    """4-row bands (the smallest, 1 byte asked), bands of 24-48 rows and no bands at all agree.
 
-    A margin one input row short changes edge rows by ~0.1; 1e-6 allows only summation order.
+    A margin one input row short changes rows at band edges by ~0.01; 1e-6 allows only summation order.
     """
     config = CONFIGS[256]
     model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
-    model.decoder.band_bytes = band_bytes
+    model.band_bytes = band_bytes
     torch.testing.assert_close(model(recipe_input(256)), fp32_output(256, fp32_outputs), rtol=0, atol=1e-6)
 
 
+BAND_KINDS = {"pointwise": (pointwise_bands, 1), "upsampling": (upsampling_bands, 2), "downsampling": (downsampling_bands, 0.5)}
+
+
+@pytest.mark.parametrize("kind", list(BAND_KINDS))
 @pytest.mark.parametrize("input_rows, height", [(512, 256), (1024, 128), (128, 4), (8, 16)])
-def test_bands_cover_every_output_row_once(input_rows: int, height: int) -> None:
-    bands = split_rows(input_rows, height)
-    covered = [row for band in bands for row in range(2 * input_rows)[band.rows]]
-    assert covered == list(range(2 * input_rows))
+def test_bands_cover_every_output_row_once(kind: str, input_rows: int, height: int) -> None:
+    split, scale = BAND_KINDS[kind]
+    output_rows = int(input_rows * scale)
+    bands = split(input_rows, height)
+    assert [row for band in bands for row in range(output_rows)[band.rows]] == list(range(output_rows))
     for band in bands:
         assert 0 <= band.inputs.start < band.inputs.stop <= input_rows
         assert band.kept.stop - band.kept.start == band.rows.stop - band.rows.start
-        assert band.kept.start >= 0 and band.kept.stop <= 2 * (band.inputs.stop - band.inputs.start)
+        assert band.kept.start >= 0 and band.kept.stop <= (band.inputs.stop - band.inputs.start) * scale
 
 
 def test_band_height_is_even_and_bounded() -> None:
@@ -129,6 +134,18 @@ def test_band_height_is_even_and_bounded() -> None:
     assert band_height(2048, 2048 * 32 * 4, 1) == 4
     assert band_height(64, 1, 2**30) == 64
     assert band_height(2048, 3000, 64 * 2**20) % 2 == 0
+
+
+def test_row_chunks_read_across_pieces() -> None:
+    whole = torch.arange(2 * 3 * 10 * 4.0).reshape(2, 3, 10, 4).contiguous(memory_format=torch.channels_last)
+    chunks = RowChunks([whole[:, :, :3], whole[:, :, 3:7], whole[:, :, 7:]])
+    assert chunks.shape == whole.shape
+    for rows in (slice(0, 10), slice(2, 8), slice(4, 6), slice(6, 7), slice(9, 10)):
+        assert torch.equal(chunks.read(rows), whole[:, :, rows])
+        assert sum(view.shape[2] for view in chunks.views(rows)) == rows.stop - rows.start
+    assert chunks.read(slice(2, 8)).is_contiguous(memory_format=torch.channels_last)
+    assert chunks.read(slice(4, 6)).data_ptr() == whole[:, :, 4:6].data_ptr(), "rows inside one piece are a view"
+    assert torch.equal(chunks.sample(1).whole(), whole[1:])
 
 
 def test_noise_injection_is_used() -> None:

@@ -1,27 +1,32 @@
-"""Horizontal bands: how a decoder level is computed a few hundred rows at a time, exactly.
+"""Horizontal bands: how a resolution step is computed a few dozen rows at a time, exactly.
 
-At 2048 one level's intermediates (upsampled map, its activation, the second conv and its
-activation) are 256-512 MB each, and only the level's output is needed afterwards. Computed in
-bands, those intermediates exist for one band at a time: peak memory drops by gigabytes and the
-allocator reuses the same few blocks instead of mapping fresh ones for every layer.
+At 2048 one decoder level's intermediates are 256-512 MB each, and every encoder layer blurs a
+full-resolution map before its strided conv. glibc (and Windows' heap) serve blocks over 32 MB as
+fresh mappings and unmap them on free, so a network made of such blocks page-faults gigabytes on
+every forward. Computed in bands, and kept as :class:`RowChunks`, no tensor of the network is much
+larger than ``band_bytes``: the allocator reuses the same few blocks, and the peak memory drops.
 
-A band's output rows depend on a few input rows around them (the receptive field of the 2x
-transposed conv, the blur and the 3x3 conv). Each band runs the unchanged layers on an input
-slice with that margin and keeps the rows whose whole receptive field lay inside the slice,
-so the result is bit-identical to computing the level in one piece.
+A band's output rows depend on a few input rows around them (the receptive field of the layers
+involved). Each band runs the unchanged layers on an input slice with that margin and keeps the
+rows whose receptive field lay inside the slice (or met the image border, where the layers' own
+zero padding is right), so the result is bit-identical to computing the step in one piece.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Output row r reads blurred rows r-1..r+1 (3x3 conv), which read transposed-conv rows r-2..r+3
-# (4-tap blur, padding 1), which read input rows floor(r/2)-2 .. floor(r/2)+2: two input rows
-# of margin on each side make every kept row exact (tests check this with tiny bands).
-INPUT_MARGIN = 2
+import torch
 
-# Intermediates of about this size keep the margin's recomputation near 3 % at 2048 while
-# cutting the peak of the top levels by about 1 GB (fp32).
-DEFAULT_BAND_BYTES = 64 * 2**20
+# Upsampling level: output row r reads activated rows r-1..r+1 (3x3 conv), which read transposed-
+# conv rows r-2..r+3 (4-tap blur, padding 1), which read input rows floor(r/2)-2 .. floor(r/2)+2.
+UPSAMPLING_MARGIN = 2
+# Downsampling encoder layer: output row r reads blurred rows 2r..2r+2 (3x3 conv, stride 2, no
+# padding), which read input rows 2r-2..2r+3 (4-tap blur, padding 2).
+DOWNSAMPLING_MARGIN = 2
+
+# Just under glibc's largest mmap threshold (32 MB): bands of this size are served from the heap
+# and reused even by an untuned allocator; the margins cost ~3 % more convolution at 2048.
+DEFAULT_BAND_BYTES = 24 * 2**20
 
 
 @dataclass(frozen=True)
@@ -32,25 +37,78 @@ class Band:
     inputs: slice
     kept: slice
 
-    @property
-    def feature_rows(self) -> slice:
-        """The rows of the level's encoder feature that go with ``inputs`` (the slice's output rows)."""
-        return slice(2 * self.inputs.start, 2 * self.inputs.stop)
-
 
 def band_height(output_rows: int, row_bytes: int, band_bytes: int) -> int:
-    """Rows per band (even, at least 2 * INPUT_MARGIN) so one intermediate is about ``band_bytes``."""
-    rows = max(band_bytes // max(row_bytes, 1), 2 * INPUT_MARGIN)
+    """Rows per band (even, at least 4) so that one band of ``row_bytes`` rows is about ``band_bytes``."""
+    rows = max(band_bytes // max(row_bytes, 1), 4)
     return min(output_rows, rows - rows % 2)
 
 
-def split_rows(input_rows: int, height: int) -> list[Band]:
-    """The bands, top to bottom, that cover the ``2 * input_rows`` output rows of a 2x level."""
-    output_rows = 2 * input_rows
+def pointwise_bands(input_rows: int, height: int) -> list[Band]:
+    """The bands of a 1x1 conv (the encoder's first layer): no margin."""
+    return [
+        Band(slice(start, min(start + height, input_rows)), slice(start, min(start + height, input_rows)),
+             slice(0, min(height, input_rows - start)))
+        for start in range(0, input_rows, height)
+    ]
+
+
+def upsampling_bands(input_rows: int, height: int) -> list[Band]:
+    """The bands, top to bottom, of a 2x decoder level: ``2 * input_rows`` output rows."""
     bands = []
-    for start in range(0, output_rows, height):
-        stop = min(start + height, output_rows)
-        first = max(start // 2 - INPUT_MARGIN, 0)
-        last = min(stop // 2 + INPUT_MARGIN, input_rows)
+    for start in range(0, 2 * input_rows, height):
+        stop = min(start + height, 2 * input_rows)
+        first = max(start // 2 - UPSAMPLING_MARGIN, 0)
+        last = min(stop // 2 + UPSAMPLING_MARGIN, input_rows)
         bands.append(Band(slice(start, stop), slice(first, last), slice(start - 2 * first, stop - 2 * first)))
     return bands
+
+
+def downsampling_bands(input_rows: int, height: int) -> list[Band]:
+    """The bands, top to bottom, of a stride-2 encoder layer: ``input_rows // 2`` output rows."""
+    bands = []
+    for start in range(0, input_rows // 2, height):
+        stop = min(start + height, input_rows // 2)
+        first = max(2 * start - DOWNSAMPLING_MARGIN, 0)
+        last = min(2 * stop + DOWNSAMPLING_MARGIN, input_rows)
+        bands.append(Band(slice(start, stop), slice(first, last), slice(start - first // 2, stop - first // 2)))
+    return bands
+
+
+class RowChunks:
+    """A (N, C, H, W) map held as horizontal pieces, top to bottom, so that no block is large.
+
+    Readers take the rows they need with :meth:`read` (a view when the rows lie in one piece, a
+    copy of just those rows otherwise) or, where they can consume pieces, with :meth:`views`.
+    """
+
+    def __init__(self, pieces: list[torch.Tensor]) -> None:
+        self.pieces = pieces
+        self.starts = [0]
+        for piece in pieces:
+            self.starts.append(self.starts[-1] + piece.shape[2])
+
+    @property
+    def shape(self) -> torch.Size:
+        first = self.pieces[0]
+        return torch.Size((first.shape[0], first.shape[1], self.starts[-1], first.shape[3]))
+
+    def views(self, rows: slice) -> list[torch.Tensor]:
+        """Rows ``rows.start`` to ``rows.stop`` (a plain slice within the map) as views, one per piece met."""
+        return [
+            piece[:, :, max(rows.start - start, 0) : min(rows.stop, stop) - start]
+            for piece, start, stop in zip(self.pieces, self.starts, self.starts[1:])
+            if start < rows.stop and rows.start < stop
+        ]
+
+    def read(self, rows: slice) -> torch.Tensor:
+        """Rows ``rows.start`` to ``rows.stop`` as one tensor: a view, or a copy where they span pieces."""
+        parts = self.views(rows)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
+
+    def whole(self) -> torch.Tensor:
+        return self.read(slice(0, self.starts[-1]))
+
+    def sample(self, index: int) -> RowChunks:
+        """The map of one face of the batch."""
+        return RowChunks([piece[index : index + 1] for piece in self.pieces])

@@ -7,8 +7,8 @@ Rewrites of the original that keep its function but move work out of the hot pat
   feature (+ bias) straight into the two halves of one 2C-channel tensor, activated in place:
   no concatenation copy, and the next conv runs once over 2C channels.
 * The upsampling transposed conv runs as four ordinary phase convs (see ``resample``).
-* Large levels run in horizontal bands (see ``bands``), so their intermediates exist one band
-  at a time; the top level never materialises its feature map at all, only the image.
+* Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
+  time and their outputs are kept as row chunks; the top level keeps only its image.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bands import DEFAULT_BAND_BYTES, band_height, split_rows
+from .bands import Band, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
 from .placement import Placement
 from .resample import blur, depthwise, phase_kernels, transposed_conv_by_phases, upsample2x
@@ -84,15 +84,22 @@ class StyledConv(nn.Module):
             return F.conv2d(x, kernels[0], padding=1)
         return blur(transposed_conv_by_phases(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
 
-    def activate(self, conv: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
-        """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` built in one 2C-channel tensor."""
+    def activate(self, conv: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
+        """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` built in one 2C-channel tensor.
+
+        ``feature`` is the encoder feature over the same rows, in consecutive pieces.
+        """
         batch, channels, height, width = conv.shape
         out = torch.empty(
             (batch, 2 * channels, height, width), dtype=conv.dtype, device=conv.device,
             memory_format=self.placement.memory_format,
         )
         torch.add(conv, self.bias, out=out[:, :channels])
-        torch.add(self.noise_bias, feature, alpha=self.noise_weight, out=out[:, channels:])
+        row = 0
+        for piece in feature:
+            rows = slice(row, row + piece.shape[2])
+            torch.add(self.noise_bias, piece, alpha=self.noise_weight, out=out[:, channels:, rows])
+            row = rows.stop
         return F.leaky_relu_(out, 0.2)
 
 
@@ -131,44 +138,40 @@ class DecoderLevel(nn.Module):
         self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement)
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
 
-    def activations(self, x: torch.Tensor, feature: torch.Tensor, kernels: list[list[torch.Tensor]]) -> torch.Tensor:
-        """The level's 2C-channel output for ``x`` (the previous level's output, or a slice of it)."""
+    def activations(self, x: torch.Tensor, feature: RowChunks, band: Band, kernels: list[list[torch.Tensor]]) -> torch.Tensor:
+        """The level's 2C-channel output on ``band.rows``, from ``x``, the previous output on ``band.inputs``."""
+        upsampled = self.up.convolve(x, kernels[0])
+        # The 3x3 conv needs one row on each side of the band; the rest of the slice's margin is dropped here.
+        first, last = max(band.kept.start - 1, 0), min(band.kept.stop + 1, upsampled.shape[2])
+        offset = 2 * band.inputs.start
+        near = feature.views(slice(offset + first, offset + last))
         # Rebinding y right after each step frees the previous tensor before the next allocates.
-        y = self.up.activate(self.up.convolve(x, kernels[0]), feature)
-        return self.conv.activate(self.conv.convolve(y, kernels[1]), feature)
+        y = self.up.activate(upsampled[:, :, first:last], near)
+        del upsampled
+        y = self.conv.activate(self.conv.convolve(y, kernels[1]), near)
+        return y[:, :, band.kept.start - first : band.kept.stop - first]
 
     def forward(
-        self, x: torch.Tensor, feature: torch.Tensor, styles: list[torch.Tensor], skip: torch.Tensor,
+        self, x: RowChunks, feature: RowChunks, styles: list[torch.Tensor], skip: torch.Tensor,
         band_bytes: int, keep_output: bool,
-    ) -> tuple[torch.Tensor | None, torch.Tensor]:
+    ) -> tuple[RowChunks | None, torch.Tensor]:
         """(this level's output, or None when not ``keep_output``; the image so far at this resolution)."""
         kernels = [self.up.conv(styles[0]), self.conv.conv(styles[1]), self.to_rgb.conv(styles[2])]
-        batch, _, rows, columns = feature.shape
-        row_bytes = columns * 2 * self.conv.channels * x.element_size()
-        bands = split_rows(x.shape[2], band_height(rows, row_bytes, band_bytes))
-        if len(bands) == 1:
-            y = self.activations(x, feature, kernels)
-            return y, self.to_rgb.finish(self.to_rgb.project(y, kernels[2]), skip)
-        image = torch.empty((batch, 3, rows, columns), dtype=torch.float32, device=x.device)
-        out = None
-        if keep_output:
-            out = torch.empty(
-                (batch, 2 * self.conv.channels, rows, columns), dtype=x.dtype, device=x.device,
-                memory_format=self.placement.memory_format,
-            )
+        _, _, rows, columns = feature.shape
+        element = x.pieces[0].element_size()
+        bands = upsampling_bands(x.shape[2], band_height(rows, columns * 2 * self.conv.channels * element, band_bytes))
+        outputs, images = [], []
         for band in bands:
-            y = self.activations(x[:, :, band.inputs], feature[:, :, band.feature_rows], kernels)[:, :, band.kept]
-            image[:, :, band.rows] = self.to_rgb.project(y, kernels[2])
-            if out is not None:
-                out[:, :, band.rows] = y
-        return out, self.to_rgb.finish(image, skip)
+            y = self.activations(x.read(band.inputs), feature, band, kernels)
+            images.append(self.to_rgb.project(y, kernels[2]))
+            if keep_output:
+                outputs.append(y)
+        image = images[0] if len(images) == 1 else torch.cat(images, dim=2)
+        return (RowChunks(outputs) if keep_output else None), self.to_rgb.finish(image, skip)
 
 
 class Decoder(nn.Module):
-    """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling.
-
-    ``band_bytes`` bounds the size of a level's intermediates (see ``bands``); results do not depend on it.
-    """
+    """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling."""
 
     def __init__(self, reader: StateDictReader, config: GPENConfig, placement: Placement) -> None:
         super().__init__()
@@ -178,19 +181,20 @@ class Decoder(nn.Module):
         self.levels = nn.ModuleList(DecoderLevel(reader, level - 3, placement) for level in range(3, config.log_size + 1))
         styled = [self.conv1, self.to_rgb1] + [layer for level in self.levels for layer in level.children()]
         self.modulation = StyleModulation(reader, [f"{layer.prefix}.conv" for layer in styled], placement)
-        self.band_bytes = DEFAULT_BAND_BYTES
 
-    def forward(self, features: list[torch.Tensor], styles: list[torch.Tensor]) -> torch.Tensor:
+    def forward(self, features: list[RowChunks], styles: list[torch.Tensor], band_bytes: int) -> torch.Tensor:
         """One sample. ``features`` (full resolution first) is consumed: each is freed after its level.
 
-        ``styles`` holds one style per modulated layer, in the order of use.
+        ``styles`` holds one style per modulated layer, in the order of use; ``band_bytes`` bounds
+        the size of a level's intermediates (see ``bands``), the result does not depend on it.
         """
         style = iter(styles)
         feature = features.pop()
-        x = self.conv1.activate(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature)
+        x = self.conv1.activate(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature.pieces)
         skip = self.to_rgb1.finish(self.to_rgb1.project(x, self.to_rgb1.conv(next(style))), None)
+        x = RowChunks([x])
         for index, level in enumerate(self.levels):
             level_styles = [next(style) for _ in range(3)]
             keep_output = index < len(self.levels) - 1
-            x, skip = level(x, features.pop(), level_styles, skip, self.band_bytes, keep_output)
+            x, skip = level(x, features.pop(), level_styles, skip, band_bytes, keep_output)
         return skip

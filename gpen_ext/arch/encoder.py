@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bands import RowChunks, band_height, downsampling_bands, pointwise_bands
 from .config import GPENConfig
 from .placement import Placement
 from .resample import blur, depthwise
@@ -20,7 +21,10 @@ DOWNSAMPLE_BLUR_PADDING = 2
 
 
 class EncoderLayer(nn.Module):
-    """``ConvLayer``: [blur, stride-2] conv without bias, then bias + leaky ReLU (gain left out)."""
+    """``ConvLayer``: [blur, stride-2] conv without bias, then bias + leaky ReLU (gain left out).
+
+    The first layer is a 1x1 conv; every other one blurs and halves the resolution.
+    """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, blur_kernel: torch.Tensor | None) -> None:
         super().__init__()
@@ -29,10 +33,21 @@ class EncoderLayer(nn.Module):
         self.register_buffer("blur_kernel", blur_kernel, persistent=False)
         self.stride = 1 if blur_kernel is None else 2
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def compute(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer on a whole map or on a band's slice of it."""
         if self.blur_kernel is not None:
             x = blur(x, self.blur_kernel, DOWNSAMPLE_BLUR_PADDING)
         return F.leaky_relu_(F.conv2d(x, self.weight, self.bias, stride=self.stride), 0.2)
+
+    def forward(self, x: RowChunks, band_bytes: int) -> RowChunks:
+        """The layer band by band (see ``bands``): each band's blurred slice is about ``band_bytes``."""
+        _, channels, rows, columns = x.shape
+        element = x.pieces[0].element_size()
+        if self.blur_kernel is None:
+            bands = pointwise_bands(rows, band_height(rows, columns * self.weight.shape[0] * element, band_bytes))
+        else:
+            bands = downsampling_bands(rows, band_height(rows // 2, 2 * columns * channels * element, band_bytes))
+        return RowChunks([self.compute(x.read(band.inputs))[:, :, band.kept] for band in bands])
 
 
 class Encoder(nn.Module):
@@ -57,11 +72,12 @@ class Encoder(nn.Module):
         self.register_buffer("final_weight", placement.fp32(weight * ACTIVATION_GAIN), persistent=False)
         self.register_buffer("final_bias", placement.fp32(bias), persistent=False)
 
-    def forward(self, image: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    def forward(self, image: torch.Tensor, band_bytes: int) -> tuple[list[RowChunks], torch.Tensor]:
         """(features from full resolution down to 4x4, the fp32 code that feeds the style mapping)."""
         features = []
-        x = image
+        x = RowChunks([image])
         for layer in self.layers:
-            x = layer(x)
+            x = layer(x, band_bytes)
             features.append(x)
-        return features, scaled_leaky_relu(F.linear(x.flatten(1).float(), self.final_weight), self.final_bias)
+        code = F.linear(x.whole().flatten(1).float(), self.final_weight)
+        return features, scaled_leaky_relu(code, self.final_bias)

@@ -6,6 +6,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from .bands import DEFAULT_BAND_BYTES
 from .config import GPENConfig
 from .decoder import Decoder
 from .encoder import Encoder
@@ -20,6 +21,8 @@ class GPENGenerator(nn.Module):
 
     All weight-only work (equalized-lr scales, gains, demodulation sums, layouts, dtype casts)
     happens here at construction; the prepared tensors are buffers, not the original parameters.
+    ``band_bytes`` is the size the network's intermediates are cut to (see ``bands``); any value
+    gives the same result.
     """
 
     def __init__(self, config: GPENConfig, state_dict: dict[str, torch.Tensor], placement: Placement) -> None:
@@ -31,6 +34,7 @@ class GPENGenerator(nn.Module):
         self.encoder = Encoder(reader, config, placement)
         self.mapping = StyleMapping(reader, config.n_mlp, placement)
         self.decoder = Decoder(reader, config, placement)
+        self.band_bytes = DEFAULT_BAND_BYTES
         reader.finish()
         self.eval()
 
@@ -57,13 +61,16 @@ class GPENGenerator(nn.Module):
 
     @torch.no_grad()
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        features, code = self.encoder(self.placement.compute(image))
+        features, code = self.encoder(self.placement.compute(image), self.band_bytes)
         styles = self.decoder.modulation(self.mapping(code))
         # Each sample has its own modulated weights, so the decoder runs per sample; it frees
         # each sample's features as it goes (for one sample, the encoder's outputs themselves).
-        samples = [[feature[index : index + 1] for feature in features] for index in range(image.shape[0])]
+        samples = [[feature.sample(index) for feature in features] for index in range(image.shape[0])]
         del features
-        outputs = [self.decoder(sample, [style[index] for style in styles]) for index, sample in enumerate(samples)]
+        outputs = [
+            self.decoder(sample, [style[index] for style in styles], self.band_bytes)
+            for index, sample in enumerate(samples)
+        ]
         return torch.cat(outputs).contiguous()
 
 
