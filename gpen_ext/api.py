@@ -20,7 +20,7 @@ from PIL import Image
 from .errors import GPENError, ImageError
 from .image_files import pil_to_array
 from .model_cache import MODEL_CACHE, ModelCache
-from .model_files import list_models, resolve_model
+from .model_files import list_models, resolve_model_name
 from .safe_restore import RestoreOptions, restore_safely
 from .webui_settings import Environment, GPENSettings
 
@@ -31,7 +31,7 @@ def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
     models = list_models(env.models_dir)
     try:
-        automatic = resolve_model(env.models_dir, settings.model).stem
+        automatic = resolve_model_name(env.models_dir, settings.model)
     except GPENError:
         automatic = None
     return {

@@ -1,6 +1,7 @@
 """Which GPEN model files a folder offers, by the name the user picks them with (the file stem)."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from .checkpoint import find_checkpoints
@@ -15,16 +16,23 @@ DOWNLOAD_HINT = (
 
 
 def list_models(models_dir: Path) -> dict[str, Path]:
-    """Model name -> file for every checkpoint in ``models_dir`` (empty when the folder is missing)."""
+    """Model name -> file for every checkpoint in ``models_dir`` (empty when the folder is missing).
+
+    The name is the file stem, or the whole file name where two files share a stem
+    (``GPEN-BFR-512.pth`` beside ``GPEN-BFR-512.safetensors``), so that no file hides another.
+    """
     if not Path(models_dir).is_dir():
         return {}
-    return {path.stem: path for path in sorted(find_checkpoints(models_dir))}
+    files = find_checkpoints(models_dir)
+    stems = Counter(path.stem for path in files)
+    return {path.stem if stems[path.stem] == 1 else path.name: path for path in files}
 
 
-def resolve_model(models_dir: Path, name: str) -> Path:
-    """The file for ``name``; ``Automatic`` (or empty) picks the largest file, the highest-resolution model.
+def resolve_model_name(models_dir: Path, name: str) -> str:
+    """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file.
 
-    Raises ``CheckpointError`` naming the folder and where the official files come from.
+    A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
+    and where the official files come from.
     """
     models = list_models(models_dir)
     if not models:
@@ -33,23 +41,23 @@ def resolve_model(models_dir: Path, name: str) -> Path:
             f"best for photos); {DOWNLOAD_HINT}."
         )
     if name in ("", None, AUTOMATIC_MODEL):
-        return max(models.values(), key=lambda path: path.stat().st_size)
-    if name not in models:
-        raise CheckpointError(
-            f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
-            "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
-        )
-    return models[name]
+        return max(models, key=lambda listed: models[listed].stat().st_size)
+    if name in models:
+        return name
+    for listed, path in models.items():
+        if path.name == name:
+            return listed
+    raise CheckpointError(
+        f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
+        "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
+    )
+
+
+def resolve_model(models_dir: Path, name: str) -> Path:
+    """The file for ``name`` (see :func:`resolve_model_name`)."""
+    return list_models(models_dir)[resolve_model_name(models_dir, name)]
 
 
 def model_choices(models_dir: Path) -> list[str]:
     """What a model dropdown offers: ``Automatic`` first, then every file in the folder."""
     return [AUTOMATIC_MODEL, *list_models(models_dir)]
-
-
-def model_display_name(models_dir: Path, name: str) -> str:
-    """The file ``name`` resolves to (``Automatic`` -> ``GPEN-BFR-2048``), or ``name`` when none does, for infotext."""
-    try:
-        return resolve_model(models_dir, name).stem
-    except CheckpointError:
-        return name

@@ -8,7 +8,7 @@ from modules.ui_components import InputAccordion
 from PIL import Image
 
 from gpen_ext.errors import GPENError
-from gpen_ext.model_files import model_choices, model_display_name
+from gpen_ext.model_files import model_choices, resolve_model_name
 from gpen_ext.safe_restore import RestoreOptions, report_warning, restore_safely
 from gpen_ext.script_args import (
     INFOTEXT_FACES,
@@ -59,9 +59,14 @@ class GPENScript(scripts.Script):
         except GPENError as error:
             report_warning(f"GPEN skipped: {error}", p.comment)
             return
-        if gpen.enabled:
-            models_dir = environment_from_webui(shared, devices).models_dir
-            p.extra_generation_params.update(gpen.infotext(model_display_name(models_dir, gpen.model)))
+        if not gpen.enabled:
+            return
+        try:
+            model = resolve_model_name(environment_from_webui(shared, devices).models_dir, gpen.model)
+        except GPENError as error:
+            report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext
+            return
+        p.extra_generation_params.update(gpen.infotext(model))
 
     def postprocess_image(self, p, pp: scripts.PostprocessImageArgs, *args) -> None:
         try:

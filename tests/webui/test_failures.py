@@ -6,12 +6,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
 import pytest
 import torch
-from conftest import RECIPE_MODEL
-from modules import devices, face_restoration, processing, scripts, shared
+from conftest import RECIPE_MODEL, txt2img_runner
+from modules import devices, face_restoration, processing, shared
 
 import gpen_ext.safe_restore as safe_restore
 from gpen_ext.errors import NonFiniteOutput
@@ -140,16 +139,29 @@ def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.
     assert np.array_equal(outcome.image, portrait) and "out of memory" in outcome.warning
 
 
+def gpen_processing(gpen_args: list) -> processing.StableDiffusionProcessing:
+    """A txt2img job whose script args give GPEN's accordion ``gpen_args``."""
+    runner = txt2img_runner()
+    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+    return processing.StableDiffusionProcessing(runner, [None] * script.args_from + gpen_args)
+
+
 def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
     """The reason reaches the UI (a comment) and the console: API callers only have the console."""
-    runner = scripts.ScriptRunner()
-    runner.initialize_scripts(is_img2img=False)
-    with gr.Blocks():
-        runner.setup_ui()
-    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
-    p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [True, RECIPE_MODEL, 7.0, "all"])
+    p = gpen_processing([True, RECIPE_MODEL, 7.0, "all"])
     with caplog.at_level(logging.WARNING, logger="gpen"):
         (image,), _ = processing.process_images(p, [portrait])
     assert np.array_equal(np.asarray(image), portrait)
     assert [comment for comment in p.comments if "visibility" in comment] == ["GPEN skipped: GPEN visibility must be between 0 and 1, got 7.0."]
     assert "GPEN skipped: GPEN visibility must be between 0 and 1, got 7.0." in caplog.text
+
+
+def test_unknown_model_in_alwayson_args_writes_no_infotext(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
+    """Nothing will be restored, so the image must not claim GPEN in its parameters."""
+    p = gpen_processing([True, "GPEN-BFR-4096", 1.0, "all"])
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        (image,), _ = processing.process_images(p, [portrait])
+    assert np.array_equal(np.asarray(image), portrait)
+    assert not [key for key in p.extra_generation_params if key.startswith("GPEN")]
+    (comment,) = [comment for comment in p.comments if "GPEN-BFR-4096" in comment]
+    assert "is not in" in comment and RECIPE_MODEL in comment and comment in caplog.text
