@@ -129,11 +129,10 @@ class ToRGB(nn.Module):
 
 
 class DecoderLevel(nn.Module):
-    """One resolution doubling: upsampling styled conv, styled conv, ToRGB; computed in bands when large."""
+    """One resolution doubling: upsampling styled conv, styled conv, ToRGB, computed band by band."""
 
     def __init__(self, reader: StateDictReader, index: int, placement: Placement) -> None:
         super().__init__()
-        self.placement = placement
         self.up = StyledConv(reader, f"generator.convs.{2 * index}", ACTIVATION_GAIN, True, placement)
         self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement)
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
