@@ -34,7 +34,16 @@ def resolve_model_name(models_dir: Path, name: str) -> str:
     A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
     and where the official files come from.
     """
+    return _listed_name(list_models(models_dir), models_dir, name)
+
+
+def resolve_model(models_dir: Path, name: str) -> Path:
+    """The file for ``name`` (see :func:`resolve_model_name`)."""
     models = list_models(models_dir)
+    return models[_listed_name(models, models_dir, name)]
+
+
+def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     if not models:
         raise CheckpointError(
             f"No GPEN model found in {models_dir}. Put a GPEN-BFR checkpoint there (GPEN-BFR-2048.pth is the "
@@ -51,11 +60,6 @@ def resolve_model_name(models_dir: Path, name: str) -> str:
         f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
         "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
     )
-
-
-def resolve_model(models_dir: Path, name: str) -> Path:
-    """The file for ``name`` (see :func:`resolve_model_name`)."""
-    return list_models(models_dir)[resolve_model_name(models_dir, name)]
 
 
 def model_choices(models_dir: Path) -> list[str]:

@@ -46,11 +46,11 @@ def band_height(output_rows: int, row_bytes: int, band_bytes: int) -> int:
 
 def pointwise_bands(input_rows: int, height: int) -> list[Band]:
     """The bands of a 1x1 conv (the encoder's first layer): no margin."""
-    return [
-        Band(slice(start, min(start + height, input_rows)), slice(start, min(start + height, input_rows)),
-             slice(0, min(height, input_rows - start)))
-        for start in range(0, input_rows, height)
-    ]
+    bands = []
+    for start in range(0, input_rows, height):
+        rows = slice(start, min(start + height, input_rows))
+        bands.append(Band(rows, rows, slice(0, rows.stop - start)))
+    return bands
 
 
 def upsampling_bands(input_rows: int, height: int) -> list[Band]:
