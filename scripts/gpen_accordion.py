@@ -56,12 +56,8 @@ class GPENScript(scripts.Script):
         """Write the infotext up front, so every image of the batch (and its saved file) carries it."""
         try:
             gpen = GPENArgs.from_script_args(args).with_overrides(p)
-        except GPENError as error:
-            report_warning(f"GPEN skipped: {error}", p.comment)
-            return
-        if not gpen.enabled:
-            return
-        try:
+            if not gpen.enabled:
+                return
             model = resolve_model_name(environment_from_webui(shared, devices).models_dir, gpen.model)
         except GPENError as error:
             report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext

@@ -16,7 +16,7 @@ STUBS = Path(__file__).resolve().parent / "stubs"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(STUBS))
 
-from modules import devices, safe, script_callbacks, script_loading, scripts, shared  # noqa: E402
+from modules import devices, processing, safe, script_callbacks, script_loading, scripts, shared  # noqa: E402
 
 from gpen_ext.arch.config import RELEASED_CONFIGS  # noqa: E402
 from gpen_ext.model_cache import MODEL_CACHE  # noqa: E402
@@ -42,6 +42,17 @@ def txt2img_runner() -> scripts.ScriptRunner:
     with gr.Blocks():
         runner.setup_ui()
     return runner
+
+
+def gpen_script(runner: scripts.ScriptRunner) -> scripts.Script:
+    """The GPEN accordion among a runner's always-on scripts."""
+    return next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
+
+
+def gpen_processing(gpen_args: list, runner: scripts.ScriptRunner | None = None) -> processing.StableDiffusionProcessing:
+    """A txt2img job (on ``runner``, or a fresh txt2img runner) whose script args give the accordion ``gpen_args``."""
+    runner = runner or txt2img_runner()
+    return processing.StableDiffusionProcessing(runner, [None] * gpen_script(runner).args_from + gpen_args)
 
 
 def script_module(filename: str) -> ModuleType:

@@ -12,7 +12,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import torch
-from conftest import RECIPE_MODEL, txt2img_runner
+from conftest import RECIPE_MODEL, gpen_processing, txt2img_runner
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from modules import devices, postprocessing, processing, script_callbacks, scripts, scripts_postprocessing, shared
@@ -48,10 +48,7 @@ def test_checkpoint_refused_by_the_webui_torch_load_still_loads(gpen_model: Path
 
 
 def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
-    runner = txt2img_runner()
-    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
-    args = [None] * script.args_from + [True, RECIPE_MODEL, 0.8, "all"]
-    p = processing.StableDiffusionProcessing(runner, args)
+    p = gpen_processing([True, RECIPE_MODEL, 0.8, "all"])
     flipped = np.ascontiguousarray(portrait[:, ::-1])
     images, infotexts = processing.process_images(p, [portrait, flipped])
     for before, after in zip((portrait, flipped), images):
@@ -64,10 +61,9 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
 def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> None:
     """Half visibility lands between the original and the full restoration."""
     runner = txt2img_runner()
-    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
     results = []
     for visibility in (1.0, 0.5):
-        p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [True, RECIPE_MODEL, visibility, "all"])
+        p = gpen_processing([True, RECIPE_MODEL, visibility, "all"], runner)
         (image,), _ = processing.process_images(p, [portrait])
         results.append(np.asarray(image).astype(int))
     full, half = (np.abs(result - portrait).sum() for result in results)
@@ -75,9 +71,7 @@ def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> 
 
 
 def test_xyz_override_enables_and_sets_visibility(gpen_model: Path, portrait: np.ndarray) -> None:
-    runner = txt2img_runner()
-    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
-    p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [False, "Automatic", 1.0, "all"])
+    p = gpen_processing([False, "Automatic", 1.0, "all"])
     p.gpen_visibility = 0.3  # what the "GPEN visibility" axis sets on each cell's copy of p
     (image,), (infotext,) = processing.process_images(p, [portrait])
     assert "GPEN visibility: 0.3" in infotext

