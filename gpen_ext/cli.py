@@ -16,15 +16,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .alignment import FaceAlignment
-from .arch.allocator import keep_freed_memory
-from .detection import DETECTOR_NAMES
+from .allocator import keep_freed_memory
 from .errors import GPENError
-from .image_files import list_images, read_image, write_image
-from .images import color_view
-from .loading import DTYPE_NAMES, load_model
-from .masks import MASK_MODES
-from .pipeline import FACE_CHOICES, FaceReport, restore_faces
+from .faces.alignment import FaceAlignment
+from .faces.detection import DETECTOR_NAMES
+from .faces.image_files import list_images, read_image, write_image
+from .faces.images import color_view
+from .faces.masks import MASK_MODES
+from .faces.pipeline import FACE_CHOICES, FaceReport, restore_faces
+from .model.loading import DTYPE_NAMES, load_model
 
 
 def face_choice(value: str) -> str | int:

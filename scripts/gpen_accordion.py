@@ -8,9 +8,10 @@ from modules.ui_components import InputAccordion
 from PIL import Image
 
 from gpen_ext.errors import GPENError
-from gpen_ext.model_files import model_choices, resolve_model_name
-from gpen_ext.safe_restore import RestoreOptions, report_warning, restore_safely
-from gpen_ext.script_args import (
+from gpen_ext.faces.pipeline import FACE_CHOICES
+from gpen_ext.webui.model_files import model_choices, resolve_model_name
+from gpen_ext.webui.safe_restore import RestoreOptions, report_warning, restore_safely
+from gpen_ext.webui.script_args import (
     INFOTEXT_FACES,
     INFOTEXT_MODEL,
     INFOTEXT_VISIBILITY,
@@ -18,8 +19,7 @@ from gpen_ext.script_args import (
     GPENArgs,
     infotext_enabled,
 )
-from gpen_ext.pipeline import FACE_CHOICES
-from gpen_ext.webui_settings import GPENSettings, environment_from_webui
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
 class GPENScript(scripts.Script):

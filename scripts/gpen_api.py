@@ -12,9 +12,9 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from modules import devices, script_callbacks, shared
 from modules.call_queue import queue_lock
 
-from gpen_ext.api import credentials_accepted, models_response, restore_response
 from gpen_ext.errors import GPENError
-from gpen_ext.webui_settings import GPENSettings, environment_from_webui
+from gpen_ext.webui.api import credentials_accepted, models_response, restore_response
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
 def get_models() -> dict[str, Any]:

@@ -5,12 +5,12 @@ import gradio as gr
 import numpy as np
 from modules import devices, face_restoration, script_callbacks, shared
 
-from gpen_ext.detection import DETECTOR_NAMES
-from gpen_ext.model_files import model_choices
-from gpen_ext.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.loading import DTYPE_NAMES
-from gpen_ext.pipeline import FACE_CHOICES
-from gpen_ext.webui_settings import GPENSettings, environment_from_webui, option_key
+from gpen_ext.faces.detection import DETECTOR_NAMES
+from gpen_ext.faces.pipeline import FACE_CHOICES
+from gpen_ext.model.loading import DTYPE_NAMES
+from gpen_ext.webui.model_files import model_choices
+from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui, option_key
 
 RESTORER_NAME = "GPEN"
 

@@ -6,11 +6,11 @@ from modules import devices, scripts_postprocessing, shared
 from modules.ui_components import InputAccordion
 from PIL import Image
 
-from gpen_ext.image_files import pil_to_array
-from gpen_ext.model_files import model_choices
-from gpen_ext.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
-from gpen_ext.webui_settings import GPENSettings, environment_from_webui
+from gpen_ext.faces.image_files import pil_to_array
+from gpen_ext.webui.model_files import model_choices
+from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.webui.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
 class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):

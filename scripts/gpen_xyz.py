@@ -5,9 +5,9 @@ from types import ModuleType
 
 from modules import devices, script_callbacks, scripts, shared
 
-from gpen_ext.model_files import model_choices
-from gpen_ext.script_args import XYZ_ATTRIBUTES
-from gpen_ext.webui_settings import environment_from_webui
+from gpen_ext.webui.model_files import model_choices
+from gpen_ext.webui.script_args import XYZ_ATTRIBUTES
+from gpen_ext.webui.settings import environment_from_webui
 
 AXIS_LABELS = ("GPEN visibility", "GPEN model")
 

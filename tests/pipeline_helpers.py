@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gpen_ext.image_files import read_image
+from gpen_ext.faces.image_files import read_image
 
 
 class IdentityRestorer(torch.nn.Module):

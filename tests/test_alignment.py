@@ -7,8 +7,8 @@ from facexlib.detection.align_trans import get_reference_facial_points
 from skimage.data import astronaut
 from skimage.transform import SimilarityTransform
 
-from gpen_ext.alignment import FaceAlignment, face_template, similarity_transform, warp
-from gpen_ext.detection import detect_faces, get_detector
+from gpen_ext.faces.alignment import FaceAlignment, face_template, similarity_transform, warp
+from gpen_ext.faces.detection import detect_faces, get_detector
 
 
 def test_template_matches_the_original_reference_points() -> None:

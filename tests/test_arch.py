@@ -9,12 +9,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gpen_ext.arch import auto_dtype, build_generator, expected_state_dict
-from gpen_ext.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
-from gpen_ext.arch.config import RELEASED_CONFIGS as CONFIGS
-from gpen_ext.arch.precision import cpu_has_native_bf16
+from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
-from gpen_ext.recipe import recipe_state_dict, recipe_input
+from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict
+from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
+from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
+from gpen_ext.model.arch.precision import cpu_has_native_bf16
 
 GOLDEN_TOLERANCE = 1e-4
 MIN_PSNR_DB = 40.0

@@ -15,10 +15,10 @@ import pytest
 import safetensors.torch
 import torch
 
-from gpen_ext.arch.config import GPENConfig, expected_state_dict
-from gpen_ext.checkpoint import find_checkpoints, infer_config, read_state_dict
+from gpen_ext.bench.recipe import recipe_state_dict
 from gpen_ext.errors import CheckpointError
-from gpen_ext.recipe import recipe_state_dict
+from gpen_ext.model.arch.config import GPENConfig, expected_state_dict
+from gpen_ext.model.checkpoint import find_checkpoints, infer_config, read_state_dict
 
 CONFIG_256 = GPENConfig(256, channel_multiplier=1, narrow=0.5)
 EXPECTED_PHRASE = "Expected a GPEN-BFR-256/512/1024/2048 state dict"

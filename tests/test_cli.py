@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from pipeline_helpers import BrightenRestorer, load
 
 from gpen_ext import cli
-from gpen_ext.image_files import read_image
-from pipeline_helpers import BrightenRestorer, load
+from gpen_ext.faces.image_files import read_image
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ def test_missing_model_is_a_one_line_error(tmp_path, test_images_dir) -> None:
 )
 def test_pil_images_of_any_mode_become_pipeline_arrays(test_images_dir, mode, expected_shape) -> None:
     """Palette indices must not pass for grey levels, nor CMYK for RGBA (the Extras tab hands over PIL images)."""
-    from gpen_ext.image_files import pil_to_array
+    from gpen_ext.faces.image_files import pil_to_array
 
     photo = Image.open(test_images_dir / "portrait_small.jpg")
     converted = photo.convert(mode)

@@ -14,18 +14,18 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from pipeline_helpers import load
 
-from gpen_ext import facexlib_models
-from gpen_ext.detection import (
+from gpen_ext.errors import DetectorError
+from gpen_ext.faces import facexlib_models
+from gpen_ext.faces.detection import (
     Detection,
     FacexlibDetector,
     TinyRetinaFaceDetector,
     detect_faces,
     get_detector,
 )
-from gpen_ext.errors import DetectorError
-from gpen_ext.images import color_view
-from pipeline_helpers import load
+from gpen_ext.faces.images import color_view
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 import torch
 
 import gpen_ext
-from gpen_ext.arch import GPENConfig, auto_dtype
+from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import CheckpointError, GPENError
-from gpen_ext.loading import load_model, parse_device, parse_dtype
-from gpen_ext.recipe import recipe_input, recipe_state_dict
+from gpen_ext.model.arch import GPENConfig, auto_dtype
+from gpen_ext.model.loading import load_model, parse_device, parse_dtype
 
 CONFIG_256 = GPENConfig(256, channel_multiplier=1, narrow=0.5)
 GOLDEN_TOLERANCE = 1e-4

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from gpen_ext.errors import CheckpointError
-from gpen_ext.model_files import list_models, model_choices, resolve_model, resolve_model_name
+from gpen_ext.webui.model_files import list_models, model_choices, resolve_model, resolve_model_name
 
 
 @pytest.fixture

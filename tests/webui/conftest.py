@@ -18,9 +18,9 @@ sys.path.insert(0, str(STUBS))
 
 from modules import devices, processing, safe, script_callbacks, script_loading, scripts, shared  # noqa: E402
 
-from gpen_ext.arch.config import RELEASED_CONFIGS  # noqa: E402
-from gpen_ext.model_cache import MODEL_CACHE  # noqa: E402
-from gpen_ext.recipe import recipe_state_dict  # noqa: E402
+from gpen_ext.bench.recipe import recipe_state_dict  # noqa: E402
+from gpen_ext.model.arch.config import RELEASED_CONFIGS  # noqa: E402
+from gpen_ext.webui.model_cache import MODEL_CACHE  # noqa: E402
 
 EXTENSION_SCRIPTS = sorted((REPO_ROOT / "scripts").glob("*.py"))
 XYZ_GRID = STUBS / "webui_scripts" / "xyz_grid.py"

@@ -12,11 +12,11 @@ import torch
 from conftest import RECIPE_MODEL, gpen_processing
 from modules import devices, face_restoration, processing, shared
 
-import gpen_ext.safe_restore as safe_restore
+from gpen_ext.webui import safe_restore
 from gpen_ext.errors import NonFiniteOutput
-from gpen_ext.model_cache import ModelCache
-from gpen_ext.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.webui_settings import environment_from_webui
+from gpen_ext.webui.model_cache import ModelCache
+from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.webui.settings import environment_from_webui
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import gpen_ext.model_cache as model_cache
-from gpen_ext.model_cache import ModelCache
+from gpen_ext.webui import model_cache
+from gpen_ext.webui.model_cache import ModelCache
 
 
 @pytest.fixture

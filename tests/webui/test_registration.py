@@ -12,8 +12,8 @@ from conftest import REPO_ROOT, load_webui_scripts, script_module
 from modules import devices, scripts, shared
 from modules.options import OptionInfo
 
-from gpen_ext.detection import DETECTOR_NAMES
-from gpen_ext.webui_settings import GPENSettings, environment_from_webui, option_key
+from gpen_ext.faces.detection import DETECTOR_NAMES
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui, option_key
 
 
 def gpen_restorers() -> list:

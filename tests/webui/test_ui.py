@@ -12,7 +12,7 @@ from modules import infotext_utils, processing, scripts, scripts_postprocessing,
 from modules.api.api import init_script_args
 
 from gpen_ext.errors import GPENError
-from gpen_ext.script_args import GPENArgs
+from gpen_ext.webui.script_args import GPENArgs
 
 
 def test_accordion_components(gpen_model: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from .arch.config import GPENConfig, expected_state_dict
+from ..model.arch.config import GPENConfig, expected_state_dict
 
 WEIGHT_SEED = 20211
 INPUT_SEED = 20212

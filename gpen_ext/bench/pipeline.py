@@ -1,6 +1,6 @@
 """Where the time of one ``restore_faces`` call goes: detection, alignment, model, mask, paste.
 
-``python -m gpen_ext.pipeline_bench --image PATH --size 512|2048 [--dtype auto] [--device cpu] [--detector NAME]``
+``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [--dtype auto] [--device cpu] [--detector NAME]``
 builds GPEN with the reference recipe weights (speed does not depend on the weight values),
 runs one warm-up call and then ``--repeats`` timed calls, and prints the median seconds per
 stage, then the same as one JSON line (last line) for scripts.
@@ -14,13 +14,13 @@ import time
 
 import torch
 
-from .arch import build_generator
-from .arch.allocator import keep_freed_memory
-from .arch.config import RELEASED_CONFIGS
-from .detection import DETECTOR_NAMES
-from .image_files import read_image
-from .loading import DTYPE_NAMES, parse_device, parse_dtype
-from .pipeline import STAGES, restore_faces
+from ..allocator import keep_freed_memory
+from ..faces.detection import DETECTOR_NAMES
+from ..faces.image_files import read_image
+from ..faces.pipeline import STAGES, restore_faces
+from ..model.arch import build_generator
+from ..model.arch.config import RELEASED_CONFIGS
+from ..model.loading import DTYPE_NAMES, parse_device, parse_dtype
 from .recipe import recipe_state_dict
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import GPENError, NonFiniteOutput
-from .loading import DTYPE_NAMES
+from ..errors import GPENError, NonFiniteOutput
+from ..faces.detection import check_detector_name
+from ..faces.pipeline import FaceReport, check_options, restore_faces
+from ..model.loading import DTYPE_NAMES
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
-from .detection import check_detector_name
-from .pipeline import FaceReport, check_options, restore_faces
-from .webui_settings import AUTOMATIC_MODEL, Environment, GPENSettings
+from .settings import AUTOMATIC_MODEL, Environment, GPENSettings
 
 logger = logging.getLogger("gpen")
 

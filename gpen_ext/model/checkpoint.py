@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 
+from ..errors import CheckpointError
 from .arch.config import GPENConfig, expected_state_dict
 from .checkpoint_formats import DOWNLOAD_AGAIN, checkpoint_error, load_container
 from .checkpoint_kinds import identify_model
-from .errors import CheckpointError
 
 CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".safetensors")
 """File types listed as models; content decides how a file is read, so any of them may hold any container."""

@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import GPENError
 from .arch import build_generator
 from .checkpoint import CHECKPOINT_EXTENSIONS, find_checkpoints, infer_config, read_state_dict
-from .errors import GPENError
 
 __all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "find_checkpoints", "load_model", "parse_device", "parse_dtype"]
 

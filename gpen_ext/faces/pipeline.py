@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..errors import GPENError, NonFiniteOutput
 from .alignment import FaceAlignment
 from .blending import paste_face
 from .detection import Detection, FaceDetector, detect_faces, get_detector
-from .errors import GPENError, NonFiniteOutput
 from .images import LUMA_WEIGHTS, color_view, unit_scale, validate_image
 from .masks import FaceParser, face_masks, get_parser
 

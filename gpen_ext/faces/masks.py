@@ -22,8 +22,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import DetectorError, GPENError
 from . import facexlib_models
-from .errors import DetectorError, GPENError
 
 MASK_SIZE = 512
 MASK_MODES = ("auto", "parsing", "feather")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import GPENError
+from ...errors import GPENError
 
 SUPPORTED_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 

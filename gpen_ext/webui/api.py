@@ -9,20 +9,20 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from hmac import compare_digest
 from collections.abc import Mapping
 from dataclasses import fields
+from hmac import compare_digest
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from .errors import GPENError, ImageError
-from .image_files import pil_to_array
+from ..errors import GPENError, ImageError
+from ..faces.image_files import pil_to_array
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import list_models, resolve_model_name
 from .safe_restore import RestoreOptions, restore_safely
-from .webui_settings import Environment, GPENSettings
+from .settings import Environment, GPENSettings
 
 OPTION_NAMES = tuple(f.name for f in fields(RestoreOptions))
 

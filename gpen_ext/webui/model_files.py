@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .checkpoint import find_checkpoints
-from .errors import CheckpointError
-from .webui_settings import AUTOMATIC_MODEL
+from ..errors import CheckpointError
+from ..model.checkpoint import find_checkpoints
+from .settings import AUTOMATIC_MODEL
 
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "

@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import facexlib_models
-from .loading import load_model
+from ..faces import facexlib_models
+from ..model.loading import load_model
 
 CacheKey = tuple[str, int, str, str]
 

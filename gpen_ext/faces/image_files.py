@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import ImageError
+from ..errors import ImageError
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 EXIF_ORIENTATION_TAG = 0x0112

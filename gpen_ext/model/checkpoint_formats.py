@@ -16,7 +16,7 @@ from typing import Any
 import safetensors.torch
 import torch
 
-from .errors import CheckpointError
+from ..errors import CheckpointError
 
 EXPECTED = (
     "a GPEN-BFR-256/512/1024/2048 state dict (e.g. GPEN-BFR-2048.pth from the official GPEN release "

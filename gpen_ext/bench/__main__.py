@@ -1,0 +1,4 @@
+from .network import main
+
+if __name__ == "__main__":  # a spawned measuring child imports this module too
+    main()
