@@ -14,7 +14,8 @@ from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict
 from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
-from gpen_ext.model.arch.precision import cpu_has_native_bf16
+from reference_weights import manifest_state_dict
+from gpen_ext.model.arch import precision
 
 GOLDEN_TOLERANCE = 1e-4
 MIN_PSNR_DB = 40.0
@@ -175,15 +176,24 @@ def test_reads_exactly_the_manifest_keys(size: int, reference_dir: Path) -> None
         build_generator(config, {**state, "generator.extra": torch.zeros(1)})
 
 
-def test_module_contract() -> None:
+def test_module_contract(cpu_auto_dtype: torch.dtype) -> None:
     config = CONFIGS[256]
     model = build_generator(config, recipe_state_dict(config), device="cpu", dtype=None)
     assert (model.size, model.config, model.device) == (256, config, torch.device("cpu"))
     assert not model.training
-    assert model.dtype == auto_dtype(torch.device("cpu"))
-    assert model.dtype == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+    assert model.dtype == cpu_auto_dtype
     with pytest.raises(GPENError, match="unsupported compute dtype"):
         build_generator(config, recipe_state_dict(config), dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("device", "native_bf16", "dtype"), [
+    ("cuda", False, torch.float16), ("cuda:1", True, torch.float16), ("mps", True, torch.float32),
+    ("cpu", True, torch.bfloat16), ("cpu", False, torch.float32),
+])
+def test_auto_precision_per_device(device: str, native_bf16: bool, dtype: torch.dtype, monkeypatch) -> None:
+    """fp16 on any CUDA device, bf16 only on a CPU that has it natively, fp32 elsewhere (no GPU needed: no tensor is made)."""
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native_bf16)
+    assert auto_dtype(torch.device(device)) == dtype
 
 
 def test_cuda_matches_cpu(fp32_outputs: dict) -> None:
@@ -194,3 +204,10 @@ def test_cuda_matches_cpu(fp32_outputs: dict) -> None:
         model = build_generator(config, recipe_state_dict(config), device="cuda", dtype=dtype)
         output = model(recipe_input(256).cuda()).cpu()
         assert psnr(output, fp32_output(256, fp32_outputs)) >= MIN_PSNR_DB, dtype
+
+
+def test_recipe_weights_are_the_reference_readmes(reference_dir: Path) -> None:
+    """The benchmarks' and tests' recipe weights are exactly what the reference data prescribes."""
+    ours, reference = recipe_state_dict(CONFIGS[256]), manifest_state_dict(reference_dir, 256)
+    assert list(ours) == list(reference)
+    assert all(torch.equal(ours[key], reference[key]) for key in reference)

@@ -63,6 +63,8 @@ class StyledConv(nn.Module):
     map or to one band) and :meth:`activate` builds the activated output.
     """
 
+    COMPUTE_BUFFERS = ("bias", "noise_bias", "blur_kernel")  # in the compute dtype (see GPENGenerator._apply)
+
     def __init__(self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement) -> None:
         super().__init__()
         self.prefix = prefix
@@ -171,6 +173,8 @@ class DecoderLevel(nn.Module):
 
 class Decoder(nn.Module):
     """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling."""
+
+    COMPUTE_BUFFERS = ("constant",)  # in the compute dtype (see GPENGenerator._apply)
 
     def __init__(self, reader: StateDictReader, config: GPENConfig, placement: Placement) -> None:
         super().__init__()
