@@ -1,45 +1,17 @@
 """The GPEN network against the original's golden outputs, in every precision and batch shape."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from reference import MIN_PSNR_DB, assert_matches_golden, manifest_state_dict, psnr
 
 from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
-from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict
+from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
-from reference_weights import manifest_state_dict
-from gpen_ext.model.arch import precision
-
-GOLDEN_TOLERANCE = 1e-4
-MIN_PSNR_DB = 40.0
-
-
-def golden_summary(image: torch.Tensor) -> dict[str, np.ndarray]:
-    """The arrays stored in ``gpen_bfr_<size>.golden.npz``, computed from one (3, S, S) image."""
-    size, half = image.shape[-1], image.shape[-1] // 2
-    summary = {
-        "mean": image.mean(dim=(1, 2)),
-        "std": image.std(dim=(1, 2)),
-        "min": image.min(),
-        "max": image.max(),
-        "down64": F.avg_pool2d(image[None], size // 64)[0],
-        "center64": image[:, half - 32 : half + 32, half - 32 : half + 32],
-        "corner32": image[:, :32, :32],
-    }
-    return {name: value.numpy() for name, value in summary.items()}
-
-
-def psnr(test: torch.Tensor, reference: torch.Tensor) -> float:
-    """PSNR in dB over the [-1, 1] range (peak-to-peak 2)."""
-    mse = (test.float() - reference.float()).square().mean().item()
-    return 10 * math.log10(4.0 / mse)
 
 
 @pytest.fixture(scope="module")
@@ -53,14 +25,6 @@ def fp32_output(size: int, cache: dict[int, torch.Tensor]) -> torch.Tensor:
         config = CONFIGS[size]
         cache[size] = build_generator(config, recipe_state_dict(config), dtype=torch.float32)(recipe_input(size))
     return cache[size]
-
-
-def assert_matches_golden(size: int, output: torch.Tensor, reference_dir: Path) -> None:
-    golden = np.load(reference_dir / f"gpen_bfr_{size}.golden.npz")
-    assert output.shape == (1, 3, size, size) and output.dtype == torch.float32
-    for name, ours in golden_summary(output[0]).items():
-        error = np.abs(ours - golden[name]).max()
-        assert error < GOLDEN_TOLERANCE, f"{name}: max abs error {error:.2e} against the original"
 
 
 @pytest.mark.parametrize("size", [256, 512])

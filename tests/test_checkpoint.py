@@ -20,7 +20,7 @@ from gpen_ext.bench.recipe import recipe_state_dict
 from gpen_ext.errors import CheckpointError
 from gpen_ext.model.arch.config import GPENConfig
 from gpen_ext.model.checkpoint import find_checkpoints, infer_config, read_state_dict
-from reference_weights import manifest, manifest_state_dict
+from reference import manifest, manifest_state_dict
 
 CONFIG_256 = GPENConfig(256, channel_multiplier=1, narrow=0.5)
 EXPECTED_PHRASE = "Expected a GPEN-BFR-256/512/1024/2048 state dict"

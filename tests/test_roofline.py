@@ -11,7 +11,7 @@ from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.bench.roofline import dense_convs
 from gpen_ext.model.arch import build_generator
 from gpen_ext.model.arch.config import RELEASED_CONFIGS
-from reference_weights import manifest
+from reference import manifest
 
 
 class DenseConvFlops(TorchDispatchMode):

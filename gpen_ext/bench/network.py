@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,7 +27,7 @@ from ..model.arch.config import RELEASED_CONFIGS
 from ..model.loading import DTYPE_NAMES, parse_device, parse_dtype
 from .profile import profile_forward
 from .recipe import INPUT_SEED, recipe_input, recipe_state_dict
-from .roofline import measure_roofline
+from .roofline import Roofline, sweep
 
 
 @dataclass
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backend", default="torch", choices=list(BACKENDS))
     parser.add_argument("--batch", type=int, default=1, help="faces per forward pass (times are per face)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed forward passes after one warm-up")
+    parser.add_argument("--repeat", type=int, default=3, help="timed forward passes after one warm-up (and as many roofline sweeps, interleaved)")
     parser.add_argument("--no-roofline", dest="roofline", action="store_false", help="skip the roofline")
     parser.add_argument("--profile", action="store_true", help="also report our time per kind of operation")
     parser.add_argument(
@@ -90,18 +90,27 @@ def synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def time_forward(model: torch.nn.Module, image: torch.Tensor, repeat: int, device: torch.device) -> tuple[float, torch.Tensor]:
-    """(median ms of ``repeat`` passes after one warm-up, the first sample's output on the CPU)."""
+def time_forward(model: Callable, image: torch.Tensor, repeat: int, device: torch.device,
+                 between: Callable[[], None] | None = None) -> tuple[float, float, torch.Tensor]:
+    """(median ms of ``repeat`` passes after one warm-up, peak memory, the first sample's output on the CPU).
+
+    ``between`` runs before every timed pass but the first, whose end is when the peak is read:
+    what it allocates does not count as the network's memory.
+    """
     with torch.inference_mode():
         output = model(image)
-        durations = []
-        for _ in range(repeat):
+        durations, peak = [], 0.0
+        for index in range(repeat):
+            if index and between is not None:
+                between()
             synchronize(device)
             start = time.perf_counter()
             output = model(image)
             synchronize(device)
             durations.append((time.perf_counter() - start) * 1000)
-    return statistics.median(durations), output[0].float().cpu()
+            if index == 0:
+                peak = peak_memory_mb(device)
+    return statistics.median(durations), peak, output[0].float().cpu()
 
 
 def bench_input(size: int, batch: int) -> torch.Tensor:
@@ -139,8 +148,12 @@ def setup(args: argparse.Namespace) -> bool:
     return tuned
 
 
-def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Tensor]:
-    """Runs in a child process: build, warm up, time; returns its timing and output image."""
+def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Tensor, Roofline | None]:
+    """Runs in a child process: build, warm up, time; returns its timing, output image and roofline.
+
+    The roofline (not for the original) is swept between our timed passes, ``repeat`` times in
+    all, so that both see the same load on a shared machine; its fraction is ours against it.
+    """
     tuned = setup(args)
     config = RELEASED_CONFIGS[args.size]
     device = torch.device("cpu") if original else parse_device(args.device)
@@ -152,19 +165,17 @@ def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Ten
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     image = bench_input(config.size, args.batch).to(device)
-    ms, output = time_forward(model, image, args.repeat, device)
-    timing = Timing(ms / args.batch, peak_memory_mb(device), str(dtype).removeprefix("torch."), tuned)
+    sweeps: list[dict[str, float]] = []
+
+    def sweep_roofline() -> None:
+        sweeps.append(sweep(config, dtype, device, synchronize))
+
+    between = sweep_roofline if args.roofline and not original else None
+    ms, peak, output = time_forward(model, image, args.repeat + 1 if between else args.repeat, device, between)
+    timing = Timing(ms / args.batch, peak, str(dtype).removeprefix("torch."), tuned)
     if args.profile and not original:
         timing.ms_per_kind = profile_forward(model, image, device, synchronize)
-    return timing, output
-
-
-def roofline(args: argparse.Namespace, dtype: str) -> dict:
-    """Runs in a child process: the roofline at ``dtype`` (what "ours" ran at), as a dict."""
-    setup(args)
-    device = parse_device(args.device)
-    result = measure_roofline(RELEASED_CONFIGS[args.size], getattr(torch, dtype), device, args.repeat, synchronize)
-    return asdict(result)
+    return timing, output, Roofline.from_sweeps(config, sweeps) if sweeps else None
 
 
 def in_child(function: Callable, *arguments: object) -> object:
@@ -173,8 +184,8 @@ def in_child(function: Callable, *arguments: object) -> object:
         return pool.apply(function, arguments)
 
 
-def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor, bound: dict | None,
-           original: tuple[Timing, torch.Tensor] | None) -> dict:
+def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor, bound: Roofline | None,
+           original: tuple[Timing, torch.Tensor, None] | None) -> dict:
     """The JSON summary: ``size``, ``ms_per_face``, ``peak_rss_mb`` (``peak_cuda_mb``), ``roofline_fraction``..."""
     memory_key = "peak_cuda_mb" if args.device.startswith("cuda") else "peak_rss_mb"
     result = {
@@ -191,15 +202,15 @@ def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor, bound: 
     }
     if bound is not None:
         result |= {
-            "gflop": round(bound["gflop"], 1),
-            "roofline_ms": round(bound["ms"], 1),
-            "roofline_fraction": round(bound["ms"] / ours.ms_per_face, 3),
-            "roofline_ms_per_kind": {kind: round(ms, 1) for kind, ms in bound["ms_per_kind"].items()},
+            "gflop": round(bound.gflop, 1),
+            "roofline_ms": round(bound.ms, 1),
+            "roofline_fraction": round(bound.ms / ours.ms_per_face, 3),
+            "roofline_ms_per_kind": {kind: round(ms, 1) for kind, ms in bound.ms_per_kind.items()},
         }
     if ours.ms_per_kind is not None:
         result["ms_per_kind"] = {kind: round(ms, 1) for kind, ms in ours.ms_per_kind.items()}
     if original is not None:
-        timing, original_output = original
+        timing, original_output, _ = original
         result |= {
             "original_ms_per_face": round(timing.ms_per_face, 1),
             "original_peak_rss_mb": round(timing.peak_mb),
@@ -212,8 +223,7 @@ def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor, bound: 
 def run(argv: list[str] | None = None) -> dict:
     """Every measurement the arguments ask for, each in its own process; the JSON summary."""
     args = parse_args(argv)
-    ours, output = in_child(measure, args, False)
-    bound = in_child(roofline, args, ours.dtype) if args.roofline else None
+    ours, output, bound = in_child(measure, args, False)
     original = in_child(measure, args, True) if args.original else None
     return report(args, ours, output, bound, original)
 

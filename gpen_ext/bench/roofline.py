@@ -73,39 +73,45 @@ def dense_convs(config: GPENConfig) -> list[DenseConv]:
     return convs
 
 
+def time_conv(conv: DenseConv, dtype: torch.dtype, device: torch.device,
+              synchronize: Callable[[torch.device], None]) -> float:
+    """ms of ``conv`` as one channels-last conv2d on random data, after one warm-up run."""
+    layout = torch.channels_last
+    x = torch.randn(1, conv.in_channels, conv.resolution, conv.resolution, device=device, dtype=dtype)
+    weight = torch.randn(conv.out_channels, conv.in_channels, conv.kernel, conv.kernel, device=device, dtype=dtype)
+    x, weight = x.contiguous(memory_format=layout), weight.contiguous(memory_format=layout)
+    with torch.inference_mode():
+        F.conv2d(x, weight, stride=conv.stride, padding=conv.padding)
+        synchronize(device)
+        start = time.perf_counter()
+        F.conv2d(x, weight, stride=conv.stride, padding=conv.padding)
+        synchronize(device)
+    return (time.perf_counter() - start) * 1000
+
+
+def sweep(config: GPENConfig, dtype: torch.dtype, device: torch.device,
+          synchronize: Callable[[torch.device], None]) -> dict[str, float]:
+    """One timing of the roofline, in ms per kind; each distinct conv shape is timed once and counted as often as it occurs.
+
+    The benchmark interleaves sweeps with forward passes of the network, so that both see the
+    same load on a shared machine.
+    """
+    per_kind: Counter[str] = Counter()
+    for conv, count in Counter(dense_convs(config)).items():
+        per_kind[conv.kind] += count * time_conv(conv, dtype, device, synchronize)
+    return dict(per_kind)
+
+
 @dataclass
 class Roofline:
-    """Summed best times of the original's dense convs, per kind and in all."""
+    """Summed times of the original's dense convs (median over sweeps), per kind and in all."""
 
     gflop: float
     ms: float
     ms_per_kind: dict[str, float]
 
-
-def time_conv(conv: DenseConv, dtype: torch.dtype, device: torch.device, repeat: int,
-              synchronize: Callable[[torch.device], None]) -> float:
-    """Median ms of ``repeat`` runs (after one warm-up) of ``conv`` as one channels-last conv2d."""
-    layout = torch.channels_last
-    x = torch.randn(1, conv.in_channels, conv.resolution, conv.resolution, device=device, dtype=dtype)
-    weight = torch.randn(conv.out_channels, conv.in_channels, conv.kernel, conv.kernel, device=device, dtype=dtype)
-    x, weight = x.contiguous(memory_format=layout), weight.contiguous(memory_format=layout)
-    durations = []
-    with torch.inference_mode():
-        for _ in range(repeat + 1):
-            synchronize(device)
-            start = time.perf_counter()
-            F.conv2d(x, weight, stride=conv.stride, padding=conv.padding)
-            synchronize(device)
-            durations.append((time.perf_counter() - start) * 1000)
-    return statistics.median(durations[1:])
-
-
-def measure_roofline(config: GPENConfig, dtype: torch.dtype, device: torch.device, repeat: int,
-                     synchronize: Callable[[torch.device], None]) -> Roofline:
-    """The roofline of ``config`` here; each distinct conv shape is timed once and counted as often as it occurs."""
-    counts = Counter(dense_convs(config))
-    per_kind: Counter[str] = Counter()
-    for conv, count in counts.items():
-        per_kind[conv.kind] += count * time_conv(conv, dtype, device, repeat, synchronize)
-    gflop = sum(conv.flops * count for conv, count in counts.items()) / 1e9
-    return Roofline(gflop, sum(per_kind.values()), dict(per_kind))
+    @classmethod
+    def from_sweeps(cls, config: GPENConfig, sweeps: list[dict[str, float]]) -> Roofline:
+        gflop = sum(conv.flops for conv in dense_convs(config)) / 1e9
+        per_kind = {kind: statistics.median(one[kind] for one in sweeps) for kind in sweeps[0]}
+        return cls(gflop, statistics.median(sum(one.values()) for one in sweeps), per_kind)
