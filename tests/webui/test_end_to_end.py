@@ -48,7 +48,7 @@ def test_checkpoint_refused_by_the_webui_torch_load_still_loads(gpen_model: Path
 
 
 def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
-    p = gpen_processing([True, RECIPE_MODEL, 0.8, "all"])
+    p = gpen_processing([True, RECIPE_MODEL, True, 0.8, "all"])
     flipped = np.ascontiguousarray(portrait[:, ::-1])
     images, infotexts = processing.process_images(p, [portrait, flipped])
     for before, after in zip((portrait, flipped), images):
@@ -63,7 +63,7 @@ def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> 
     runner = txt2img_runner()
     results = []
     for visibility in (1.0, 0.5):
-        p = gpen_processing([True, RECIPE_MODEL, visibility, "all"], runner)
+        p = gpen_processing([True, RECIPE_MODEL, True, visibility, "all"], runner)
         (image,), _ = processing.process_images(p, [portrait])
         results.append(np.asarray(image).astype(int))
     full, half = (np.abs(result - portrait).sum() for result in results)
@@ -71,7 +71,7 @@ def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> 
 
 
 def test_xyz_override_enables_and_sets_visibility(gpen_model: Path, portrait: np.ndarray) -> None:
-    p = gpen_processing([False, "Automatic", 1.0, "all"])
+    p = gpen_processing([False, "Automatic", False, 1.0, "all"])
     p.gpen_visibility = 0.3  # what the "GPEN visibility" axis sets on each cell's copy of p
     (image,), (infotext,) = processing.process_images(p, [portrait])
     assert "GPEN visibility: 0.3" in infotext
@@ -87,7 +87,7 @@ def extras_runner() -> scripts_postprocessing.ScriptPostprocessingRunner:
 
 def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarray, tmp_path: Path) -> None:
     runner = extras_runner()
-    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 0.9, "model": RECIPE_MODEL}})
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "visibility": 0.9, "override_visibility": True, "model": RECIPE_MODEL}})
     image = Image.fromarray(portrait)
     folder = tmp_path / "inputs"
     folder.mkdir()
@@ -100,14 +100,14 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
     alpha = np.tile(np.linspace(0, 255, portrait.shape[1], dtype=np.uint8), (portrait.shape[0], 1))
     rgba = Image.fromarray(np.dstack([portrait, alpha]))
     runner = extras_runner()
-    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 1.0, "model": "Automatic"}})
+    args = runner.create_args_for_run({"GPEN": {"enabled": True}})
     ((result, _),) = postprocessing.run_postprocessing(runner, 0, rgba, None, None, *args)
     result = np.asarray(result)
     assert result.shape[2] == 4 and np.array_equal(result[..., 3], alpha)
@@ -166,9 +166,9 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         ({}, "'image'"),
         ({"image": b64_png(portrait), "strength": 1}, "strength"),
         ({"image": b64_png(portrait), "visibility": 3}, "visibility"),
-        ({"image": b64_png(portrait), "visibility": "high"}, "wrong type"),
+        ({"image": b64_png(portrait), "visibility": "high"}, "must be a number"),
         ({"image": b64_png(portrait), "precision": "fp8"}, "precision"),
-        ({"image": b64_png(portrait), "detector": "yolo"}, "unknown face detector 'yolo'"),
+        ({"image": b64_png(portrait), "detector": "yolo"}, "GPEN face detector must be one of"),
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
