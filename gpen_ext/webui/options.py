@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import GPENError
 from ..faces.detection import DETECTOR_NAMES
+from ..faces.masks import MASK_MODES
 from ..faces.pipeline import FACE_CHOICES
 from ..model.loading import DTYPE_NAMES
 from .model_files import AUTOMATIC_MODEL, model_choices
@@ -128,6 +129,12 @@ OPTIONS: tuple[Option, ...] = (
         "faces", str, "all", "GPEN faces",
         "Which faces to restore: all, only the largest, or only the one closest to the image centre",
         choices=FACE_CHOICES, face_index=True, per_image=True, infotext="GPEN faces", xyz=True,
+    ),
+    Option(
+        "mask", str, "auto", "GPEN mask",
+        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck), feather = a "
+        "soft disc; auto = parsing when models/GFPGAN holds parsing_parsenet.pth, else feather",
+        choices=MASK_MODES, per_image=True, infotext="GPEN mask", xyz=True,
     ),
     Option(
         "min_face_size", int, 0, "GPEN minimum face size",

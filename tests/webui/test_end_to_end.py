@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import io
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import pytest
 import torch
 from conftest import RECIPE_MODEL, gpen_processing, txt2img_runner
 from fastapi import FastAPI
@@ -53,7 +56,7 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
     images, infotexts = processing.process_images(p, [portrait, flipped])
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
-    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all"] * 2
+    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto"] * 2
     assert shared.state.textinfo == "GPEN: face 1/1"
     assert p.comments == {}
 
@@ -100,7 +103,7 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -172,3 +175,24 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
+
+
+def test_mask_from_settings_or_accordion_reaches_the_pipeline(
+    gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline and without parsing weights, "parsing" (from Settings) cannot run; "feather" (chosen here) can."""
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    shared.opts.gpen_mask = "parsing"
+    runner = txt2img_runner()
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "Settings"], runner)
+    (image,), _ = processing.process_images(p, [portrait])
+    assert np.array_equal(np.asarray(image), portrait) and any("parsing_parsenet.pth" in c for c in p.comments)
+
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "feather"], runner)
+    (image,), (infotext,) = processing.process_images(p, [portrait])
+    assert_face_restored_only(portrait, np.asarray(image))
+    assert infotext.endswith("GPEN mask: feather") and p.comments == {}
