@@ -117,6 +117,21 @@ def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
     assert_face_restored_only(portrait, result[..., :3])
 
 
+def test_extras_batch_restores_the_upright_image_it_is_given(gpen_model: Path, portrait: np.ndarray, tmp_path: Path) -> None:
+    """Extras turns a batch file upright by its EXIF orientation (``fix_image``) before the scripts run;
+    GPEN must restore that image: its face, and nothing below it."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": the pixels are stored turned left
+    Image.fromarray(portrait).transpose(Image.Transpose.ROTATE_90).save(folder / "turned.png", exif=exif)
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL, "mask": "feather"}})
+    ((result, infotext),) = postprocessing.run_postprocessing(runner, 2, None, None, str(folder), *args)
+    assert_face_restored_only(portrait, np.asarray(result))
+    assert infotext.endswith("GPEN faces: all, GPEN mask: feather")
+
+
 def api_client() -> TestClient:
     app = FastAPI()
     script_callbacks.app_started_callback(None, app)
