@@ -17,13 +17,19 @@ COPIES = ("copy_", "cat", "clone", "contiguous", "to", "_to_copy", "empty", "sli
 
 
 def operation_kind(name: str, shapes: list) -> str:
-    """The kind of one profiled operator: dense conv, blur (depthwise), RGB skip upsampling, elementwise, copies."""
+    """The kind of one profiled operator: dense conv (3x3, 1x1, upsampling phases), blur, elementwise, copies..."""
     name = name.removeprefix("aten::")
     if "convolution" in name or name in ("conv2d", "conv_transpose2d"):
         weight = shapes[1] if len(shapes) > 1 else []
         if "transpose" in name:
             return "rgb skip upsampling"
-        return "blur (depthwise conv)" if len(weight) == 4 and weight[1] == 1 else "dense conv"
+        if len(weight) == 4 and weight[1] == 1:
+            return "blur (depthwise conv)"
+        if len(weight) == 4 and tuple(weight[2:]) == (3, 3):
+            return "dense conv 3x3"
+        if len(weight) == 4 and 3 in weight[:2]:  # 1x1 from or to RGB
+            return "dense conv 1x1 (ToRGB, first encoder layer)"
+        return "dense conv upsampling phases"
     if name in ("linear", "addmm", "mm", "matmul"):
         return "style maths"
     if any(name.startswith(op) for op in ELEMENTWISE):
