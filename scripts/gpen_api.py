@@ -1,7 +1,8 @@
 """HTTP routes ``GET /gpen/v1/models`` and ``POST /gpen/v1/restore`` on the WebUI's FastAPI app.
 
-Added only with ``--api``, and behind ``--api-auth`` when it is set, like the WebUI's own routes:
-a restoration holds the generation queue, so an open server must not offer it to anyone.
+Added whenever the WebUI serves its API (``--api``, or ``--nowebui``, which serves nothing else), and
+behind ``--api-auth`` when it is set, like the WebUI's own routes: a restoration holds the generation
+queue, so a server without the API must not offer it to anyone.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from modules import devices, script_callbacks, shared
 from modules.call_queue import queue_lock
 
 from gpen_ext.errors import GPENError
-from gpen_ext.webui.api import credentials_accepted, models_response, restore_response
+from gpen_ext.webui.api import credentials_accepted, models_response, restore_response, serves_api
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -39,7 +40,7 @@ def check_credentials(credentials: HTTPBasicCredentials = Depends(HTTPBasic())) 
 
 
 def add_routes(_demo: object, app: FastAPI) -> None:
-    if not getattr(shared.cmd_opts, "api", False):
+    if not serves_api(shared.cmd_opts):
         return
     dependencies = [Depends(check_credentials)] if getattr(shared.cmd_opts, "api_auth", None) else []
     app.add_api_route("/gpen/v1/models", get_models, methods=["GET"], tags=["GPEN"], dependencies=dependencies)

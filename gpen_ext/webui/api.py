@@ -84,6 +84,15 @@ def encode_image(image: np.ndarray) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def serves_api(cmd_opts: object) -> bool:
+    """Whether the WebUI serves its HTTP API: with ``--api``, and always with ``--nowebui``.
+
+    A1111's ``webui.py`` runs ``api_only()`` for ``--nowebui`` without setting ``cmd_opts.api``, so
+    testing ``api`` alone would leave an API-only server without GPEN's routes.
+    """
+    return bool(getattr(cmd_opts, "api", False) or getattr(cmd_opts, "nowebui", False))
+
+
 def credentials_accepted(api_auth: str | None, username: str, password: str) -> bool:
     """Whether ``username:password`` is one of ``--api-auth``'s comma-separated pairs (the WebUI's own rule).
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import pytest
 import torch
 from conftest import RECIPE_MODEL, gpen_processing, txt2img_runner
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from modules import devices, postprocessing, processing, script_callbacks, scripts, scripts_postprocessing, shared
+import webui as webui_launch
+from modules import devices, postprocessing, processing, scripts, scripts_postprocessing, shared
 from PIL import Image
 
 UNTOUCHED_FROM_ROW = 0.6
@@ -114,17 +115,22 @@ def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
     assert_face_restored_only(portrait, result[..., :3])
 
 
-def api_client() -> TestClient:
-    app = FastAPI()
-    script_callbacks.app_started_callback(None, app)
-    return TestClient(app)
+def api_client(api: bool = True, nowebui: bool = False) -> TestClient:
+    """A client of the server the WebUI starts with these flags (default ``--api``)."""
+    shared.cmd_opts.api, shared.cmd_opts.nowebui = api, nowebui
+    return TestClient(webui_launch.start())
 
 
-def test_api_routes_only_with_api_flag_and_behind_api_auth(gpen_model: Path) -> None:
-    shared.cmd_opts.api = False
-    assert api_client().get("/gpen/v1/models").status_code == 404
-    shared.cmd_opts.api, shared.cmd_opts.api_auth = True, "alice:secret,bob:hunter2"
-    client = api_client()
+@pytest.mark.parametrize("api, nowebui, served", [(False, False, False), (True, False, True), (False, True, True)])
+def test_api_routes_whenever_the_webui_serves_its_api(gpen_model: Path, api: bool, nowebui: bool, served: bool) -> None:
+    """``--api`` or ``--nowebui`` (API only); the browser UI alone has no API."""
+    assert api_client(api, nowebui).get("/gpen/v1/models").status_code == (200 if served else 404)
+
+
+@pytest.mark.parametrize("nowebui", [False, True])
+def test_api_routes_behind_api_auth(gpen_model: Path, nowebui: bool) -> None:
+    shared.cmd_opts.api_auth = "alice:secret,bob:hunter2"
+    client = api_client(api=not nowebui, nowebui=nowebui)
     assert client.get("/gpen/v1/models").status_code == 401
     assert client.get("/gpen/v1/models", auth=("bob", "wrong")).status_code == 401
     assert client.get("/gpen/v1/models", auth=("bob", "hunter2")).status_code == 200

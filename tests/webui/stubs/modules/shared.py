@@ -29,10 +29,11 @@ def webui_options() -> options.Options:
 
 
 def default_cmd_opts() -> argparse.Namespace:
-    """The flags of ``modules/cmd_args.py`` the extension reads, at their defaults."""
+    """The flags of ``modules/cmd_args.py`` the extension reads, at their defaults (``--api`` and
+    ``--nowebui`` are ``store_true``: off unless given)."""
     return argparse.Namespace(
         use_cpu=[], lowvram=False, medvram=False, skip_install=False, disable_safe_unpickle=False, gpen_models_path=None,
-        api=True, api_auth=None,
+        api=False, nowebui=False, api_auth=None,
     )
 
 
