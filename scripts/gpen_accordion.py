@@ -9,8 +9,10 @@ from PIL import Image
 
 from gpen_ext.errors import GPENError
 from gpen_ext.faces.pipeline import FACE_CHOICES
+from gpen_ext.webui.job_state import restore_in_job
+from gpen_ext.webui.messages import report_warning, short_message
 from gpen_ext.webui.model_files import model_choices, resolve_model_name
-from gpen_ext.webui.safe_restore import RestoreOptions, report_warning, restore_safely
+from gpen_ext.webui.safe_restore import RestoreOptions
 from gpen_ext.webui.script_args import (
     INFOTEXT_FACES,
     INFOTEXT_MODEL,
@@ -60,7 +62,8 @@ class GPENScript(scripts.Script):
                 return
             model = resolve_model_name(environment_from_webui(shared, devices).models_dir, gpen.model)
         except GPENError as error:
-            report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext
+            # no image will be restored: no infotext
+            report_warning(f"GPEN skipped: {error}", p.comment, f"GPEN skipped: {short_message(error)}")
             return
         p.extra_generation_params.update(gpen.infotext(model))
 
@@ -74,13 +77,9 @@ class GPENScript(scripts.Script):
         options = RestoreOptions.from_settings(
             GPENSettings.from_opts(shared.opts), model=gpen.model, visibility=gpen.visibility, faces=gpen.faces
         )
-        outcome = restore_safely(
-            np.asarray(pp.image),
-            options,
-            environment_from_webui(shared, devices),
-            progress=lambda done, total: setattr(shared.state, "textinfo", f"GPEN: face {done}/{total}"),
-            notify=p.comment,
-        )
+        outcome = restore_in_job(np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=p.comment)
+        if not outcome.warning:  # a warning is already in the comments
+            p.comment(f"GPEN {outcome.summary()}")
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
         devices.torch_gc()

@@ -14,7 +14,12 @@ from modules import devices, script_callbacks, shared
 from modules.call_queue import queue_lock
 
 from gpen_ext.errors import GPENError
-from gpen_ext.webui.api import credentials_accepted, models_response, restore_response, serves_api
+from gpen_ext.webui.api import (
+    credentials_accepted,
+    models_response,
+    restore_response,
+    serves_api,
+)
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -23,14 +28,21 @@ def get_models() -> dict[str, Any]:
 
 
 def post_restore(payload: dict[str, Any] = Body(...)) -> dict[str, Any]:
-    """Restore the faces of a base64 image; takes the WebUI's queue lock so it never races a generation."""
+    """Restore the faces of a base64 image; takes the WebUI's queue lock so it never races a generation.
+
+    A WebUI job of its own (``state.begin``/``end``, as the Extras API runs one), so that
+    ``/sdapi/v1/interrupt`` stops it, ``/sdapi/v1/progress`` follows it, and an Interrupt pressed
+    for an earlier job does not stop it.
+    """
     with queue_lock:
+        shared.state.begin(job="gpen_restore")
+        shared.state.job_count = 1
         try:
-            return restore_response(payload, environment_from_webui(shared, devices), GPENSettings.from_opts(shared.opts))
+            return restore_response(payload, environment_from_webui(shared, devices), GPENSettings.from_opts(shared.opts), shared.state)
         except GPENError as error:
             raise HTTPException(status_code=422, detail=str(error)) from error
         finally:
-            devices.torch_gc()
+            shared.state.end()  # also frees the accelerator's cached memory (devices.torch_gc)
 
 
 def check_credentials(credentials: HTTPBasicCredentials = Depends(HTTPBasic())) -> None:

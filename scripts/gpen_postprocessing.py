@@ -7,9 +7,14 @@ from modules.ui_components import InputAccordion
 from PIL import Image
 
 from gpen_ext.faces.image_files import pil_to_array
+from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.model_files import model_choices
-from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.webui.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
+from gpen_ext.webui.safe_restore import RestoreOptions
+from gpen_ext.webui.script_args import (
+    INFOTEXT_MODEL,
+    INFOTEXT_RESULT,
+    INFOTEXT_VISIBILITY,
+)
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -32,9 +37,10 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
         if not enable:
             return
         options = RestoreOptions.from_settings(GPENSettings.from_opts(shared.opts), model=model, visibility=visibility)
-        outcome = restore_safely(pil_to_array(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
+        outcome = restore_in_job(pil_to_array(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=gr.Warning)
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
             pp.info[INFOTEXT_MODEL] = outcome.model
             pp.info[INFOTEXT_VISIBILITY] = round(visibility, 3)
+        pp.info[INFOTEXT_RESULT] = outcome.summary()  # Extras shows this info under the result

@@ -2,7 +2,8 @@
 
 The WebUI hands an AlwaysVisible script its arguments as a flat list, from the UI or from the API's
 ``alwayson_scripts`` (``"args": [true, "GPEN-BFR-2048", 0.8, "all"]``). API users may also send
-``"args": [{"visibility": 0.8}]``; both forms end up here so the script itself stays thin.
+``"args": [{"visibility": 0.8}]``: naming GPEN's arguments turns it on unless they say
+``"enabled": false``. Both forms end up here so the script itself stays thin.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from .settings import AUTOMATIC_MODEL
 INFOTEXT_MODEL = "GPEN"
 INFOTEXT_VISIBILITY = "GPEN visibility"
 INFOTEXT_FACES = "GPEN faces"
+INFOTEXT_RESULT = "GPEN result"
+"""Extras only: what GPEN did (``restored 2 faces``, ``found no face``); generations say it in a comment."""
 PASTE_FIELD_NAMES = (INFOTEXT_MODEL, INFOTEXT_VISIBILITY, INFOTEXT_FACES)
 XYZ_ATTRIBUTES = {"model": "gpen_model", "visibility": "gpen_visibility"}
 """Attributes an X/Y/Z axis sets on the processing object to override one argument per cell."""
@@ -35,10 +38,11 @@ class GPENArgs:
     def from_script_args(cls, args: Sequence[Any]) -> GPENArgs:
         """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values.
 
-        ``None`` (what the WebUI passes for arguments a caller left out) means the default.
+        ``None`` (what the WebUI passes for arguments a caller left out) means the default. A
+        mapping means enabled unless it says otherwise: whoever names GPEN's options wants GPEN.
         """
         names = [f.name for f in fields(cls)]
-        given = dict(args[0]) if args and isinstance(args[0], Mapping) else dict(zip(names, args))
+        given = {"enabled": True, **args[0]} if args and isinstance(args[0], Mapping) else dict(zip(names, args))
         given = {name: value for name, value in given.items() if value is not None}
         unknown = sorted(set(given) - set(names))
         if unknown:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 from pathlib import Path
 
 import gradio as gr
@@ -55,8 +56,7 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
     assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all"] * 2
-    assert shared.state.textinfo == "GPEN: face 1/1"
-    assert p.comments == {}
+    assert p.comments == {"GPEN restored 1 face": 1}
 
 
 def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -101,7 +101,7 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN result: restored 1 face"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -178,3 +178,19 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
+
+
+def test_no_face_found_is_said_where_the_user_looks(gpen_model: Path, caplog) -> None:
+    """Extras' info, the generation's comments and the console say it; the infotext still records the settings."""
+    no_face = np.full((256, 256, 3), 128, np.uint8)
+    p = gpen_processing([True, RECIPE_MODEL, 1.0, "all"])
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 1.0, "model": RECIPE_MODEL}})
+    with caplog.at_level(logging.INFO, logger="gpen"):
+        (image,), (infotext,) = processing.process_images(p, [no_face])
+        ((extras_image, extras_info),) = postprocessing.run_postprocessing(runner, 0, Image.fromarray(no_face), None, None, *args)
+    assert np.array_equal(np.asarray(image), no_face) and np.array_equal(np.asarray(extras_image), no_face)
+    assert p.comments == {"GPEN found no face": 1}
+    assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all"
+    assert extras_info == "GPEN result: found no face"
+    assert caplog.text.count("GPEN found no face") == 2

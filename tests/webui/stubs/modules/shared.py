@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from modules import options
+from modules import options, shared_state
 
 OptionInfo = options.OptionInfo
-
-
-class State:
-    """Mirrors ``modules/shared_state.State``: the job fields a script may set while it works."""
-
-    skipped = False
-    interrupted = False
-    job = ""
-    textinfo = None
 
 
 def webui_options() -> options.Options:
@@ -39,7 +30,7 @@ def default_cmd_opts() -> argparse.Namespace:
 
 opts = webui_options()
 cmd_opts = default_cmd_opts()
-state = State()
+state = shared_state.State()
 face_restorers: list = []
 models_path = "models"
 
@@ -47,5 +38,5 @@ models_path = "models"
 def reset(new_models_path: str) -> None:
     """Test-only: a fresh WebUI process with ``models_path`` at ``new_models_path``."""
     global opts, cmd_opts, state, models_path
-    opts, cmd_opts, state, models_path = webui_options(), default_cmd_opts(), State(), new_models_path
+    opts, cmd_opts, state, models_path = webui_options(), default_cmd_opts(), shared_state.State(), new_models_path
     face_restorers.clear()
