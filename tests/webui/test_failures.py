@@ -12,9 +12,9 @@ import torch
 from conftest import RECIPE_MODEL, gpen_processing
 from modules import devices, face_restoration, processing, shared
 
-from gpen_ext.webui import safe_restore
 from gpen_ext.errors import DetectorError, NonFiniteOutput
 from gpen_ext.faces.masks import get_parser
+from gpen_ext.webui import safe_restore
 from gpen_ext.webui.model_cache import ModelCache
 from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
 from gpen_ext.webui.settings import environment_from_webui

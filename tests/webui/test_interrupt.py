@@ -8,8 +8,6 @@ A1111 1.10 (``modules/shared_state.py``, ``processing.py``, ``postprocessing.py`
 """
 from __future__ import annotations
 
-import base64
-import io
 import logging
 from pathlib import Path
 

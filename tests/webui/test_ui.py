@@ -7,7 +7,13 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import RECIPE_MODEL, REPO_ROOT, gpen_processing, gpen_script, txt2img_runner
+from conftest import (
+    RECIPE_MODEL,
+    REPO_ROOT,
+    gpen_processing,
+    gpen_script,
+    txt2img_runner,
+)
 from fastapi import HTTPException
 from modules import infotext_utils, processing, scripts, scripts_postprocessing, shared
 from modules.api.api import init_script_args
