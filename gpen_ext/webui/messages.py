@@ -48,9 +48,10 @@ def report_warning(message: str, notify: Notify | None = None, short: str = "") 
 def show_in_console() -> None:
     """Print GPEN's outcome lines (INFO) in the WebUI's console.
 
-    A1111 configures logging only with ``--log-level``/``SD_WEBUI_LOG_LEVEL``; otherwise Python
-    prints warnings alone, and "2 faces restored" would never show. A handler is added only then,
-    so a configured console does not print each line twice.
+    A1111 configures logging only with ``--log-level``/``SD_WEBUI_LOG_LEVEL`` (before extensions
+    load); otherwise Python prints warnings alone, and "GPEN restored 2 faces" would never show. A
+    handler is added only then, and the records stop there: a library that configures the root
+    logger later (seen in a real A1111 1.10.1) would otherwise print each line twice.
     """
     if logging.root.handlers or logger.handlers:
         return
@@ -58,3 +59,4 @@ def show_in_console() -> None:
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -18,8 +18,10 @@ def test_outcomes_reach_an_unconfigured_console(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(logging.root, "handlers", [])
     monkeypatch.setattr(messages.logger, "handlers", [])
     monkeypatch.setattr(messages.logger, "level", logging.NOTSET)
+    monkeypatch.setattr(messages.logger, "propagate", True)
     messages.show_in_console()
     messages.show_in_console()  # a "Reload UI" loads the scripts again: still one line per message
+    monkeypatch.setattr(logging.root, "handlers", [logging.StreamHandler()])  # configured later by a library
     messages.logger.info("GPEN restored 2 faces")
     assert capsys.readouterr().err == "GPEN restored 2 faces\n"
 
