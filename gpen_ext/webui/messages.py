@@ -45,6 +45,11 @@ def report_warning(message: str, notify: Notify | None = None, short: str = "") 
         notify(plain_line(short or message))
 
 
+def report_skipped(error: GPENError, notify: Notify | None = None) -> None:
+    """``report_warning`` for a restoration that will not run because of ``error``."""
+    report_warning(f"GPEN skipped: {error}", notify, f"GPEN skipped: {short_message(error)}")
+
+
 def show_in_console() -> None:
     """Print GPEN's outcome lines (INFO) in the WebUI's console.
 

@@ -61,7 +61,7 @@ def test_accordion_interrupt_keeps_faces_done_and_says_so(
     gpen_model: Path, group_photo: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     batches = Batches(monkeypatch, "interrupt", before_batch=2)
-    p = gpen_processing([True, RECIPE_MODEL, 1.0, "all"])
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "all", "auto"])
     with caplog.at_level(logging.INFO, logger="gpen"):
         (image,), _ = processing.process_images(p, [group_photo])
     result = np.asarray(image)
@@ -101,7 +101,7 @@ def test_extras_interrupt_stops_the_batch(gpen_model: Path, portrait: np.ndarray
     """Interrupt during the first image: its faces stop, and the WebUI processes no further image."""
     press_during_detection(monkeypatch, "interrupt")
     runner = extras_runner()
-    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 1.0, "model": RECIPE_MODEL}})
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL}})
     image = Image.fromarray(portrait)
     ((result, infotext),) = postprocessing.run_postprocessing(runner, 1, None, [image, image], None, *args)
     assert np.array_equal(np.asarray(result), portrait)
