@@ -66,7 +66,7 @@ def test_brightened_faces_blend_without_a_seam(test_images_dir, name: str) -> No
 def test_seam_criterion_catches_a_hard_edged_mask(monkeypatch) -> None:
     hard = np.zeros((masks.MASK_SIZE, masks.MASK_SIZE), np.float32)
     hard[40:-40, 40:-40] = 1
-    monkeypatch.setattr(masks, "feather_mask", lambda: hard)
+    monkeypatch.setattr(masks, "landmark_mask", lambda points, min_feather: hard)
     jump, applied = seam_check(astronaut() // 4 * 3)
     assert jump > SEAM_FRACTION * applied
 
