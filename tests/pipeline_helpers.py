@@ -66,7 +66,7 @@ class SolidRestorer(IdentityRestorer):
 
 
 def closeup(
-    image: np.ndarray, box: tuple[float, ...], side: int, fill: float = 0.7
+    image: np.ndarray, box: tuple[float, ...], side: int, fill: float = 0.9
 ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
     """A square crop around ``box`` (the box ``fill`` of its side), upscaled to ``side`` px: a face filling the
     frame; and the map of (N, 2) points of ``image`` into it."""

@@ -21,7 +21,6 @@ from .alignment import FaceAlignment, Rect, compose, warp
 from .images import unit_scale
 from .masks import MASK_SIZE
 
-
 SMALL_FACE = 100
 SMALL_FACE_KERNEL = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25]).astype(np.float32)
 
