@@ -66,8 +66,8 @@ def test_feather_mask_never_pastes_beyond_the_face(test_images_dir, name: str) -
 
 
 def test_the_old_disc_mask_fails_the_same_check(test_images_dir, monkeypatch) -> None:
-    """The check above catches a mask that covers the background: the feather disc this replaced."""
-    monkeypatch.setattr(masks, "landmark_mask", lambda points, min_feather: masks.feather_mask())
+    """The check above catches a mask that covers the background: the disc this mask replaced."""
+    monkeypatch.setattr(masks, "landmark_mask", lambda points, min_feather: masks.crop_disc())
     photo = face_closeup(test_images_dir, "astronaut")
     output, reports = restore_faces(photo, SolidRestorer(), detector="tiny_retinaface", mask="feather")
     x0, _, x1, _ = reports[0].box

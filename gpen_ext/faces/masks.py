@@ -5,7 +5,7 @@ their shapes are defined relative to the face, as in GPEN, which builds them at 
 
 * ``parsing``: GPEN's own mask. ParseNet labels the *restored* face; skin, features, hair and
   neck are kept, background, hat and clothes are not; a border is cleared and the result blurred
-  (``face_enhancement.py``). It is multiplied by the feather mask, so it always fades to zero
+  (``face_enhancement.py``). It is multiplied by a disc inside the crop, so it always fades to zero
   well inside the crop: the crop's square edge, GPEN's visible rectangle (GPEN#108, #126), can
   never show.
 * ``feather``: the fallback when ParseNet cannot be had. A conservative face region drawn from
@@ -37,8 +37,8 @@ logger = logging.getLogger("gpen")
 MASK_SIZE = 512
 MASK_MODES = ("auto", "parsing", "feather")
 # Radii of the disc that bounds the parsing mask, as fractions of half the crop: full weight inside, zero outside.
-FEATHER_INNER = 0.62
-FEATHER_OUTER = 0.96
+DISC_INNER = 0.62
+DISC_OUTER = 0.96
 # The landmark face region (``feather``), in units of the face's own geometry: ``across`` is the eye
 # distance, ``down`` the distance from the eyes' midpoint to the mouth's. The outline reaches
 # FACE_HALF_WIDTH x across to each side of the eyes-mouth axis (cheek to cheek), FACE_TOP x down above
@@ -66,12 +66,12 @@ def smoothstep(t: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def feather_mask() -> np.ndarray:
+def crop_disc() -> np.ndarray:
     """The MASK_SIZE x MASK_SIZE disc that bounds every parsing mask, float32 in [0, 1] (read-only)."""
     centre = (MASK_SIZE - 1) / 2
     axis = (np.arange(MASK_SIZE, dtype=np.float32) - centre) / (MASK_SIZE / 2)
     radius = np.hypot(axis[np.newaxis, :], axis[:, np.newaxis])
-    mask = smoothstep((FEATHER_OUTER - radius) / (FEATHER_OUTER - FEATHER_INNER))
+    mask = smoothstep((DISC_OUTER - radius) / (DISC_OUTER - DISC_INNER))
     mask.flags.writeable = False
     return mask
 
@@ -101,13 +101,13 @@ def landmark_mask(points: np.ndarray, min_feather: float = 0.0) -> np.ndarray:
 
 
 def parsing_mask(labels: np.ndarray) -> np.ndarray:
-    """GPEN's blend mask from ParseNet labels (MASK_SIZE x MASK_SIZE ints), limited to the feather disc."""
+    """GPEN's blend mask from ParseNet labels (MASK_SIZE x MASK_SIZE ints), limited to the crop disc."""
     mask = PARSING_KEEP[labels]
     border = PARSING_BORDER
     mask[:border], mask[-border:], mask[:, :border], mask[:, -border:] = 0, 0, 0, 0
     for _ in range(2):
         mask = cv2.GaussianBlur(mask, *PARSING_BLUR)
-    return mask * feather_mask()
+    return mask * crop_disc()
 
 
 class FaceParser:
