@@ -6,8 +6,9 @@ from pathlib import Path
 
 from ..errors import CheckpointError
 from ..model.checkpoint import find_checkpoints
-from .settings import AUTOMATIC_MODEL
 
+AUTOMATIC_MODEL = "Automatic"
+"""The model choice that means the largest file of the folder (GPEN-BFR-2048 when present)."""
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
     "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
