@@ -91,10 +91,11 @@ def landmark_mask(points: np.ndarray, min_feather: float = 0.0) -> np.ndarray:
     half_width = FACE_HALF_WIDTH * float(np.hypot(*(points[1] - points[0])))
     top, bottom = -FACE_TOP * length, length * (1 + FACE_BOTTOM)
     centre = eyes + unit_down * (top + bottom) / 2
-    grid = np.mgrid[0:MASK_SIZE, 0:MASK_SIZE][::-1].astype(np.float32)  # x, y
-    offset = grid - centre.astype(np.float32)[:, np.newaxis, np.newaxis]
-    u = np.tensordot(unit_across.astype(np.float32), offset, 1) / half_width
-    v = np.tensordot(unit_down.astype(np.float32), offset, 1) / ((bottom - top) / 2)
+    x = (np.arange(MASK_SIZE, dtype=np.float32) - np.float32(centre[0]))[np.newaxis, :]
+    y = (np.arange(MASK_SIZE, dtype=np.float32) - np.float32(centre[1]))[:, np.newaxis]
+    across, along = unit_across / half_width, unit_down / ((bottom - top) / 2)
+    u = x * np.float32(across[0]) + y * np.float32(across[1])
+    v = x * np.float32(along[0]) + y * np.float32(along[1])
     radius = np.sqrt(u * u + v * v)
     full = min(FACE_FULL, max(0.0, 1.0 - min_feather / half_width))
     return smoothstep((1.0 - radius) / (1.0 - full)).astype(np.float32)
