@@ -45,3 +45,19 @@ def cpu_auto_dtype() -> torch.dtype:
     if "avx512bw" not in flags:
         return torch.float32
     pytest.skip("AVX-512 without native bf16: auto follows oneDNN's verdict")
+
+
+@pytest.fixture(autouse=True)
+def no_network_and_fresh_mask_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network (a test that needs a download serves it itself), and each
+    starts with no mask fallback recorded (the notice is once per process)."""
+    import urllib.error
+    import urllib.request
+
+    from gpen_ext.faces import masks
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("tests never download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(masks, "MASK_FALLBACK", masks.FallbackNotice())
