@@ -175,3 +175,12 @@ def test_recipe_weights_are_the_reference_readmes(reference_dir: Path) -> None:
     ours, reference = recipe_state_dict(CONFIGS[256]), manifest_state_dict(reference_dir, 256)
     assert list(ours) == list(reference)
     assert all(torch.equal(ours[key], reference[key]) for key in reference)
+
+
+def test_upsampling_by_phases_computes_the_same_image(monkeypatch, fp32_outputs: dict) -> None:
+    """The AVX2 layout of the upsampling convs (four phase convs) and the one-call transposed conv agree."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    assert model.decoder.levels[0].up.conv.count == 4
+    torch.testing.assert_close(model(recipe_input(256)), fp32_output(256, fp32_outputs), rtol=0, atol=1e-5)

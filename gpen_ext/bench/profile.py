@@ -21,8 +21,8 @@ def operation_kind(name: str, shapes: list) -> str:
     name = name.removeprefix("aten::")
     if "convolution" in name or name in ("conv2d", "conv_transpose2d"):
         weight = shapes[1] if len(shapes) > 1 else []
-        if "transpose" in name:
-            return "rgb skip upsampling"
+        if "transpose" in name:  # weight (in, out / groups, k, k)
+            return "rgb skip upsampling" if len(weight) == 4 and weight[1] == 1 else "dense conv upsampling (transposed)"
         if len(weight) == 4 and weight[1] == 1:
             return "blur (depthwise conv)"
         if len(weight) == 4 and tuple(weight[2:]) == (3, 3):
