@@ -15,7 +15,7 @@ from reference import manifest
 
 
 class DenseConvFlops(TorchDispatchMode):
-    """Counts 2 x multiply-adds of every ungrouped, non-transposed convolution actually run."""
+    """Counts 2 x multiply-adds of every ungrouped convolution actually run (transposed ones per input pixel)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -23,15 +23,16 @@ class DenseConvFlops(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
-        if func is torch.ops.aten.convolution.default and args[8] == 1 and not args[6]:
-            weight = args[1]
-            self.flops += 2 * out.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3]
+        if func is torch.ops.aten.convolution.default and args[8] == 1:
+            x, weight, transposed = args[0], args[1], args[6]
+            pixels_times_channels = x.numel() if transposed else out.numel()  # weight: (in, out) or (out, in)
+            self.flops += 2 * pixels_times_channels * weight.shape[1] * weight.shape[2] * weight.shape[3]
         return out
 
 
 def test_flops_are_what_the_network_computes() -> None:
-    """Our network runs the same dense convs (the upsampling ones as phase convs, whose one extra
-    border row and column cost ~1 % at 256): its counted FLOPs must match the roofline's."""
+    """Our network runs the same dense convs (on AVX2 CPUs the upsampling ones as phase convs, whose
+    one extra border row and column cost ~1 % at 256): its counted FLOPs must match the roofline's."""
     config = RELEASED_CONFIGS[256]
     model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
     model.band_bytes = 2**40  # no band margins
