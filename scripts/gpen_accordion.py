@@ -33,11 +33,11 @@ class GPENScript(scripts.Script):
 
     def ui(self, is_img2img: bool) -> list[gr.components.Component]:
         settings = GPENSettings.from_opts(shared.opts)
-        models_dir = environment_from_webui(shared, devices).models_dir
+        env = environment_from_webui(shared, devices)
         with InputAccordion(False, label="GPEN", elem_id=self.elem_id("enabled")) as enabled:
             with gr.Row():
                 model = gr.Dropdown(
-                    label="GPEN model", choices=model_choices(models_dir), value=settings.model, elem_id=self.elem_id("model")
+                    label="GPEN model", choices=model_choices(env.models_dir, env.shared_models_dirs), value=settings.model, elem_id=self.elem_id("model")
                 )
                 faces = gr.Dropdown(label="GPEN faces", choices=list(FACE_CHOICES), value=settings.faces, elem_id=self.elem_id("faces"))
             visibility = gr.Slider(
@@ -58,7 +58,8 @@ class GPENScript(scripts.Script):
             gpen = GPENArgs.from_script_args(args).with_overrides(p)
             if not gpen.enabled:
                 return
-            model = resolve_model_name(environment_from_webui(shared, devices).models_dir, gpen.model)
+            env = environment_from_webui(shared, devices)
+            model = resolve_model_name(env.models_dir, gpen.model, env.shared_models_dirs)
         except GPENError as error:
             report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext
             return

@@ -48,7 +48,8 @@ def on_ui_settings() -> None:
         return info
 
     def models() -> dict:
-        return {"choices": model_choices(environment_from_webui(shared, devices).models_dir)}
+        env = environment_from_webui(shared, devices)
+        return {"choices": model_choices(env.models_dir, env.shared_models_dirs)}
 
     # A refresh function that does nothing still gets a refresh button, which re-reads the choices.
     add("model", "GPEN model", gr.Dropdown, models, refresh=lambda: None).info(

@@ -19,13 +19,13 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
 
     def ui(self) -> dict[str, gr.components.Component]:
         settings = GPENSettings.from_opts(shared.opts)
-        models_dir = environment_from_webui(shared, devices).models_dir
+        env = environment_from_webui(shared, devices)
         with InputAccordion(False, label="GPEN") as enable:
             with gr.Row():
                 visibility = gr.Slider(
                     minimum=0.0, maximum=1.0, step=0.001, label="GPEN visibility", value=settings.visibility, elem_id="extras_gpen_visibility"
                 )
-                model = gr.Dropdown(label="GPEN model", choices=model_choices(models_dir), value=settings.model, elem_id="extras_gpen_model")
+                model = gr.Dropdown(label="GPEN model", choices=model_choices(env.models_dir, env.shared_models_dirs), value=settings.model, elem_id="extras_gpen_model")
         return {"enable": enable, "visibility": visibility, "model": model}
 
     def process(self, pp: scripts_postprocessing.PostprocessedImage, enable: bool, visibility: float, model: str) -> None:

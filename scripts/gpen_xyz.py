@@ -18,7 +18,8 @@ def find_xyz_grid() -> ModuleType | None:
 
 
 def models() -> list[str]:
-    return model_choices(environment_from_webui(shared, devices).models_dir)
+    env = environment_from_webui(shared, devices)
+    return model_choices(env.models_dir, env.shared_models_dirs)
 
 
 def confirm_models(_p, values: list[str]) -> None:

@@ -29,9 +29,9 @@ OPTION_NAMES = tuple(f.name for f in fields(RestoreOptions))
 
 def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
-    models = list_models(env.models_dir)
+    models = list_models(env.models_dir, env.shared_models_dirs)
     try:
-        automatic = resolve_model_name(env.models_dir, settings.model)
+        automatic = resolve_model_name(env.models_dir, settings.model, env.shared_models_dirs)
     except GPENError:
         automatic = None
     return {

@@ -1,12 +1,22 @@
-"""Which GPEN model files a folder offers, by the name the user picks them with (the file stem)."""
+"""Which GPEN model files a folder offers, by the name the user picks them with (the file stem).
+
+Besides the GPEN folder, other extensions' folders may hold GPEN ONNX files (ReActor keeps
+``GPEN-BFR-*.onnx`` in ``models/facerestore_models``): their ``.onnx`` files named GPEN are listed
+too, never moved or changed, and a file of the GPEN folder wins over one of the same name there.
+"""
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..model.checkpoint import find_checkpoints
+from ..model.checkpoint import ONNX_EXTENSION, find_checkpoints
 from .settings import AUTOMATIC_MODEL
+
+SHARED_MODEL_MARKER = "gpen"
+"""Shared folders also hold other restorers (CodeFormer, GFPGAN): only files with this in their name are GPEN's."""
 
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
@@ -15,31 +25,36 @@ DOWNLOAD_HINT = (
 )
 
 
-def list_models(models_dir: Path) -> dict[str, Path]:
-    """Model name -> file for every checkpoint in ``models_dir`` (empty when the folder is missing).
+def list_models(models_dir: Path, shared_dirs: Sequence[Path] = ()) -> dict[str, Path]:
+    """Model name -> file for every checkpoint in ``models_dir`` and GPEN ``.onnx`` file in ``shared_dirs``.
 
     The name is the file stem, or the whole file name where two files share a stem
     (``GPEN-BFR-512.pth`` beside ``GPEN-BFR-512.safetensors``), so that no file hides another.
+    Missing folders list nothing.
     """
-    if not Path(models_dir).is_dir():
-        return {}
     files = find_checkpoints(models_dir)
+    for folder in shared_dirs:
+        files += [
+            path for path in find_checkpoints(folder)
+            if path.suffix.lower() == ONNX_EXTENSION and SHARED_MODEL_MARKER in path.name.lower()
+            and path.name not in {listed.name for listed in files}
+        ]
     stems = Counter(path.stem for path in files)
     return {path.stem if stems[path.stem] == 1 else path.name: path for path in files}
 
 
-def resolve_model_name(models_dir: Path, name: str) -> str:
-    """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file.
+def resolve_model_name(models_dir: Path, name: str, shared_dirs: Sequence[Path] = ()) -> str:
+    """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file that can run.
 
     A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
     and where the official files come from.
     """
-    return _listed_name(list_models(models_dir), models_dir, name)
+    return _listed_name(list_models(models_dir, shared_dirs), models_dir, name)
 
 
-def resolve_model(models_dir: Path, name: str) -> Path:
+def resolve_model(models_dir: Path, name: str, shared_dirs: Sequence[Path] = ()) -> Path:
     """The file for ``name`` (see :func:`resolve_model_name`)."""
-    models = list_models(models_dir)
+    models = list_models(models_dir, shared_dirs)
     return models[_listed_name(models, models_dir, name)]
 
 
@@ -50,7 +65,11 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
             f"best for photos); {DOWNLOAD_HINT}."
         )
     if name in ("", None, AUTOMATIC_MODEL):
-        return max(models, key=lambda listed: models[listed].stat().st_size)
+        # Without onnxruntime an .onnx file cannot run: Automatic then prefers any other file.
+        onnx_runs = importlib.util.find_spec("onnxruntime") is not None
+        return max(models, key=lambda listed: (
+            onnx_runs or models[listed].suffix.lower() != ONNX_EXTENSION, models[listed].stat().st_size
+        ))
     if name in models:
         return name
     for listed, path in models.items():
@@ -62,6 +81,6 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     )
 
 
-def model_choices(models_dir: Path) -> list[str]:
-    """What a model dropdown offers: ``Automatic`` first, then every file in the folder."""
-    return [AUTOMATIC_MODEL, *list_models(models_dir)]
+def model_choices(models_dir: Path, shared_dirs: Sequence[Path] = ()) -> list[str]:
+    """What a model dropdown offers: ``Automatic`` first, then every file listed (see :func:`list_models`)."""
+    return [AUTOMATIC_MODEL, *list_models(models_dir, shared_dirs)]

@@ -90,7 +90,7 @@ def restore_safely(
     if options.visibility <= 0:
         return RestoreOutcome(image)
     try:
-        path = resolve_model(env.models_dir, options.model)
+        path = resolve_model(env.models_dir, options.model, env.shared_models_dirs)
         outcome = _restore_with_retry(image, options, env, path, cache, progress)
     except GPENError as error:
         outcome = RestoreOutcome(image, warning=f"GPEN skipped: {error}")

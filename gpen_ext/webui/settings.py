@@ -14,6 +14,7 @@ import torch
 
 AUTOMATIC_MODEL = "Automatic"
 OPTION_PREFIX = "gpen_"
+REACTOR_MODELS_FOLDER = "facerestore_models"
 CPU_FLAGS = ("all", "codeformer", "gpen")
 """``--use-cpu`` values that put GPEN on the CPU. A1111 applies ``all`` and ``codeformer`` to its
 face-restoration device already; Forge accepts ``--use-cpu`` but ignores it, so all three are read here."""
@@ -50,6 +51,8 @@ class Environment:
     weights_dir: Path
     device: torch.device
     offload: bool
+    shared_models_dirs: tuple[Path, ...] = ()
+    """Other extensions' folders whose GPEN ``.onnx`` files are listed too (ReActor's ``models/facerestore_models``)."""
 
 
 def environment_from_webui(shared: Any, devices: Any) -> Environment:
@@ -78,4 +81,5 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
         weights_dir=Path(getattr(cmd_opts, "gfpgan_models_path", None) or models_path / "GFPGAN"),
         device=torch.device("cpu") if set(CPU_FLAGS) & set(use_cpu) else torch.device(devices.device_codeformer or "cpu"),
         offload=offload,
+        shared_models_dirs=(models_path / REACTOR_MODELS_FOLDER,),
     )
