@@ -12,7 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import CheckpointError
-from .checkpoint_formats import DOWNLOAD_AGAIN, FOREIGN_SIGNATURES, PICKLE_PROTOCOL_OPCODE, ZIP_MAGIC, describe_content
+from .checkpoint_formats import (
+    DOWNLOAD_AGAIN,
+    FOREIGN_SIGNATURES,
+    PICKLE_PROTOCOL_OPCODE,
+    ZIP_MAGIC,
+    describe_content,
+)
 from .checkpoint_kinds import identify_model
 from .onnx_graph import GraphSummary, TensorInfo
 

@@ -14,7 +14,9 @@ in [-1, 1]; one output ``output`` of the same shape; N dynamic.
 """
 from __future__ import annotations
 
+import inspect
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GPENError
 from .arch import GPENGenerator, build_generator
 from .arch.decoder import DEMODULATION_EPS, UPSAMPLE_BLUR_PADDING, StyledConv, ToRGB
 from .arch.resample import PARITY_TAPS, PHASES, blur, upsample2x
@@ -30,8 +31,8 @@ from .checkpoint import infer_config, read_state_dict
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
-OPSET = 18
-"""ONNX opset of exported files: supported by onnxruntime >= 1.14 (facefusion and ReActor use newer)."""
+OPSET = 17
+"""ONNX opset of exported files: the newest torch 2.1's exporter writes (A1111 1.10 ships torch 2.1); onnxruntime >= 1.11 runs it."""
 
 
 def full_transposed_kernel(phases: list[torch.Tensor]) -> torch.Tensor:
@@ -76,8 +77,8 @@ class BatchedToRGB(nn.Module):
 
     def __init__(self, layer: ToRGB) -> None:
         super().__init__()
-        self.dtype = layer.conv.kernel0.dtype
-        self.register_buffer("weight", layer.conv.kernel0.contiguous())
+        self.dtype = layer.conv.placement.dtype
+        self.register_buffer("weight", layer.conv.kernel0.to(self.dtype).contiguous())
         self.register_buffer("bias", layer.bias.contiguous())
         kernel = layer.upsample_kernel
         self.register_buffer("upsample_kernel", None if kernel is None else kernel.contiguous())
@@ -143,29 +144,21 @@ def export_generator(generator: GPENGenerator, output: str | Path) -> ExportResu
     start = time.perf_counter()
     module = ExportableGenerator(generator).eval()
     example = torch.zeros(1, 3, generator.size, generator.size)
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    with torch.no_grad():
-        program = torch.onnx.export(
-            module, (example,), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], opset_version=OPSET,
-            dynamo=True, dynamic_shapes=({0: batch},), external_data=False, optimize=True, verbose=False,
+    # torch >= 2.9 defaults to the torch.export-based exporter, which needs onnxscript and took 5-8x
+    # longer here; the tracing exporter needs no extra package and this graph has no control flow.
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the tracing exporter's "use dynamo=True"
+        torch.onnx.export(
+            module, (example,), str(output), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            opset_version=OPSET, dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, **legacy,
         )
-    program.save(str(output), external_data=False)
     seconds = time.perf_counter() - start
     return ExportResult(output, generator.size, generator.dtype, seconds, output.stat().st_size)
 
 
 def export_onnx(checkpoint: str | Path, output: str | Path, fp16: bool = False) -> ExportResult:
-    """Read a GPEN-BFR checkpoint and write it as ONNX (convs in fp16 with ``fp16``; I/O float32 either way).
-
-    Needs the ``onnx`` and ``onnxscript`` packages (``pip install "sd-webui-gpen[onnx]"``).
-    """
-    try:
-        import onnxscript  # noqa: F401, PLC0415 - torch's exporter needs it; say so before reading 285 MB
-    except ImportError as error:
-        raise GPENError(
-            f"exporting to ONNX needs the packages onnx and onnxscript ({error}); install them with: "
-            "pip install onnx onnxscript"
-        ) from error
+    """Read a GPEN-BFR checkpoint and write it as ONNX (convs in fp16 with ``fp16``; I/O float32 either way)."""
     state_dict = read_state_dict(checkpoint)
     config = infer_config(state_dict, source=checkpoint)
     generator = build_generator(config, state_dict, "cpu", torch.float16 if fp16 else torch.float32)

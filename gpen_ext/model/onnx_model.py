@@ -34,7 +34,7 @@ TORCH_TYPES = {"float32": torch.float32, "float16": torch.float16}
 def import_onnxruntime() -> ModuleType:
     """The ``onnxruntime`` module, or a ``CheckpointError`` saying how to install it."""
     try:
-        import onnxruntime  # noqa: PLC0415 - optional: only ONNX models need it
+        import onnxruntime  # optional: only ONNX models need it
     except ImportError as error:
         raise CheckpointError(f"GPEN ONNX models need onnxruntime, which is not installed ({error}): {INSTALL_HINT}.") from error
     return onnxruntime
