@@ -77,7 +77,7 @@ def test_exported_graph_has_facefusions_convention(exported: Exports) -> None:
         assert (value.name, value.type.tensor_type.elem_type) == (name, TensorProto.FLOAT)
         assert isinstance(dims[0], str) and dims[1:] == [3, 256, 256]
     assert {node.domain for node in graph.graph.node} == {""}
-    assert [(opset.domain, opset.version) for opset in graph.opset_import] == [("", 17)]
+    assert [(opset.domain, opset.version) for opset in graph.opset_import] == [("", 18)]
 
 
 def test_dynamic_batch_equals_faces_one_by_one(exported: Exports) -> None:
@@ -130,6 +130,16 @@ def test_without_onnxruntime_the_file_is_listed_and_loading_says_how_to_install(
     assert resolve_model_name(tmp_path, "Automatic") == "GPEN-BFR-512", "Automatic picks a file that can run"
     with pytest.raises(CheckpointError, match=r"need onnxruntime, which is not installed .*pip install onnxruntime"):
         load_model(tmp_path / "GPEN-BFR-256.onnx")
+
+
+def test_export_without_the_onnx_package_says_how_to_install(
+    exported: Exports, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    exported.model(256)  # the checkpoint exists
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert main(["export", str(exported.folder / "GPEN-BFR-256.pth"), "-o", str(exported.folder / "never.onnx")]) == 2
+    assert "missing here: onnx. Install with: pip install onnx onnxscript" in capsys.readouterr().err
+    assert not (exported.folder / "never.onnx").exists()
 
 
 def test_reactors_gpen_onnx_files_are_listed_but_not_its_other_models(tmp_path: Path) -> None:
