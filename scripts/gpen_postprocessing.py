@@ -6,35 +6,37 @@ from modules import devices, scripts_postprocessing, shared
 from modules.ui_components import InputAccordion
 from PIL import Image
 
+from gpen_ext.errors import GPENError
 from gpen_ext.faces.image_files import pil_to_array
-from gpen_ext.webui.model_files import model_choices
-from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
-from gpen_ext.webui.script_args import INFOTEXT_MODEL, INFOTEXT_VISIBILITY
+from gpen_ext.webui.controls import per_image_controls
+from gpen_ext.webui.safe_restore import report_warning, restore_safely
+from gpen_ext.webui.script_args import GPENArgs, infotext
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
 class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
+    """The same controls as the accordion; ``process`` receives them by ``GPENArgs`` field name."""
+
     name = "GPEN"
     order = 2050  # right after GFPGAN (2000) and before CodeFormer (3000), like the built-in restorers
 
     def ui(self) -> dict[str, gr.components.Component]:
-        settings = GPENSettings.from_opts(shared.opts)
-        env = environment_from_webui(shared, devices)
-        with InputAccordion(False, label="GPEN") as enable:
-            with gr.Row():
-                visibility = gr.Slider(
-                    minimum=0.0, maximum=1.0, step=0.001, label="GPEN visibility", value=settings.visibility, elem_id="extras_gpen_visibility"
-                )
-                model = gr.Dropdown(label="GPEN model", choices=model_choices(env.models_dir, env.shared_models_dirs), value=settings.model, elem_id="extras_gpen_model")
-        return {"enable": enable, "visibility": visibility, "model": model}
+        models_dir = environment_from_webui(shared, devices).model_folders
+        with InputAccordion(False, label="GPEN", elem_id="extras_gpen_enabled") as enabled:
+            controls = per_image_controls(models_dir, lambda name: f"extras_gpen_{name}")
+        return {"enabled": enabled, **controls}
 
-    def process(self, pp: scripts_postprocessing.PostprocessedImage, enable: bool, visibility: float, model: str) -> None:
-        if not enable:
+    def process(self, pp: scripts_postprocessing.PostprocessedImage, **args: object) -> None:
+        try:
+            gpen = GPENArgs.from_script_args([args])
+        except GPENError as error:
+            report_warning(f"GPEN skipped: {error}", gr.Warning)
             return
-        options = RestoreOptions.from_settings(GPENSettings.from_opts(shared.opts), model=model, visibility=visibility)
+        if not gpen.enabled:
+            return
+        options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
         outcome = restore_safely(pil_to_array(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
-            pp.info[INFOTEXT_MODEL] = outcome.model
-            pp.info[INFOTEXT_VISIBILITY] = round(visibility, 3)
+            pp.info.update(infotext(options, outcome.model))

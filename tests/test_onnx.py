@@ -22,7 +22,7 @@ from gpen_ext.errors import CheckpointError
 from gpen_ext.model.arch import build_generator
 from gpen_ext.model.arch.config import RELEASED_CONFIGS
 from gpen_ext.model.onnx_model import ONNXGenerator
-from gpen_ext.webui.model_files import list_models, resolve_model, resolve_model_name
+from gpen_ext.webui.model_files import ModelFolders, list_models, resolve_model, resolve_model_name
 
 MIN_PSNR_DB = 40.0
 
@@ -148,12 +148,13 @@ def test_reactors_gpen_onnx_files_are_listed_but_not_its_other_models(tmp_path: 
     for path in (gpen / "GPEN-BFR-512.pth", gpen / "GPEN-BFR-1024.onnx", reactor / "GPEN-BFR-512.onnx",
                  reactor / "GPEN-BFR-1024.onnx", reactor / "GFPGANv1.4.onnx", reactor / "codeformer-v0.1.0.pth"):
         path.write_bytes(b"x")
-    assert list_models(gpen, [reactor]) == {
+    folders = ModelFolders(gpen, (reactor,))
+    assert list_models(folders) == {
         "GPEN-BFR-512.pth": gpen / "GPEN-BFR-512.pth",
         "GPEN-BFR-512.onnx": reactor / "GPEN-BFR-512.onnx",
         "GPEN-BFR-1024": gpen / "GPEN-BFR-1024.onnx",  # the GPEN folder's file wins over ReActor's namesake
     }
-    assert resolve_model(gpen, "GPEN-BFR-512.onnx", [reactor]) == reactor / "GPEN-BFR-512.onnx"
+    assert resolve_model(folders, "GPEN-BFR-512.onnx") == reactor / "GPEN-BFR-512.onnx"
 
 
 def test_tiny_retinafaces_detector_is_named(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import base64
 import binascii
 import io
 from collections.abc import Mapping
-from dataclasses import fields
 from hmac import compare_digest
 from typing import Any
 
@@ -21,17 +20,18 @@ from ..errors import GPENError, ImageError
 from ..faces.image_files import pil_to_array
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import list_models, resolve_model_name
+from .options import options_where
 from .safe_restore import RestoreOptions, restore_safely
 from .settings import Environment, GPENSettings
 
-OPTION_NAMES = tuple(f.name for f in fields(RestoreOptions))
+OPTION_NAMES = tuple(option.name for option in options_where("api"))
 
 
 def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
-    models = list_models(env.models_dir, env.shared_models_dirs)
+    models = list_models(env.model_folders)
     try:
-        automatic = resolve_model_name(env.models_dir, settings.model, env.shared_models_dirs)
+        automatic = resolve_model_name(env.model_folders, settings.model)
     except GPENError:
         automatic = None
     return {

@@ -8,32 +8,45 @@ from __future__ import annotations
 
 import importlib.util
 from collections import Counter
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError
 from ..model.checkpoint import ONNX_EXTENSION, find_checkpoints
-from .settings import AUTOMATIC_MODEL
 
-SHARED_MODEL_MARKER = "gpen"
-"""Shared folders also hold other restorers (CodeFormer, GFPGAN): only files with this in their name are GPEN's."""
-
+AUTOMATIC_MODEL = "Automatic"
+"""The model choice that means the largest file of the folder (GPEN-BFR-2048 when present)."""
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
     "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
     "'damo/cv_gpen_image-portrait-enhancement-hires' (pytorch_model.pt is 1024, pytorch_model-2048.pt is 2048)"
 )
+SHARED_MODEL_MARKER = "gpen"
+"""Shared folders also hold other restorers (CodeFormer, GFPGAN): only files with this in their name are GPEN's."""
 
 
-def list_models(models_dir: Path, shared_dirs: Sequence[Path] = ()) -> dict[str, Path]:
-    """Model name -> file for every checkpoint in ``models_dir`` and GPEN ``.onnx`` file in ``shared_dirs``.
+@dataclass(frozen=True)
+class ModelFolders:
+    """The GPEN models folder, and other extensions' folders whose GPEN ``.onnx`` files are listed too."""
+
+    own: Path
+    shared: tuple[Path, ...] = ()
+
+
+Folders = ModelFolders | Path
+"""Where functions here look: a plain path is the GPEN folder alone."""
+
+
+def list_models(folders: Folders) -> dict[str, Path]:
+    """Model name -> file for every checkpoint of the GPEN folder and GPEN ``.onnx`` file of the shared ones.
 
     The name is the file stem, or the whole file name where two files share a stem
     (``GPEN-BFR-512.pth`` beside ``GPEN-BFR-512.safetensors``), so that no file hides another.
     Missing folders list nothing.
     """
-    files = find_checkpoints(models_dir)
-    for folder in shared_dirs:
+    folders = _folders(folders)
+    files = find_checkpoints(folders.own)
+    for folder in folders.shared:
         files += [
             path for path in find_checkpoints(folder)
             if path.suffix.lower() == ONNX_EXTENSION and SHARED_MODEL_MARKER in path.name.lower()
@@ -43,19 +56,23 @@ def list_models(models_dir: Path, shared_dirs: Sequence[Path] = ()) -> dict[str,
     return {path.stem if stems[path.stem] == 1 else path.name: path for path in files}
 
 
-def resolve_model_name(models_dir: Path, name: str, shared_dirs: Sequence[Path] = ()) -> str:
+def resolve_model_name(folders: Folders, name: str) -> str:
     """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file that can run.
 
     A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
     and where the official files come from.
     """
-    return _listed_name(list_models(models_dir, shared_dirs), models_dir, name)
+    return _listed_name(list_models(folders), _folders(folders).own, name)
 
 
-def resolve_model(models_dir: Path, name: str, shared_dirs: Sequence[Path] = ()) -> Path:
+def resolve_model(folders: Folders, name: str) -> Path:
     """The file for ``name`` (see :func:`resolve_model_name`)."""
-    models = list_models(models_dir, shared_dirs)
-    return models[_listed_name(models, models_dir, name)]
+    models = list_models(folders)
+    return models[_listed_name(models, _folders(folders).own, name)]
+
+
+def _folders(folders: Folders) -> ModelFolders:
+    return folders if isinstance(folders, ModelFolders) else ModelFolders(Path(folders))
 
 
 def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
@@ -81,6 +98,6 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     )
 
 
-def model_choices(models_dir: Path, shared_dirs: Sequence[Path] = ()) -> list[str]:
+def model_choices(folders: Folders) -> list[str]:
     """What a model dropdown offers: ``Automatic`` first, then every file listed (see :func:`list_models`)."""
-    return [AUTOMATIC_MODEL, *list_models(models_dir, shared_dirs)]
+    return [AUTOMATIC_MODEL, *list_models(folders)]

@@ -8,59 +8,55 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import GPENError, NonFiniteOutput
-from ..faces.detection import check_detector_name
 from ..faces.pipeline import FaceReport, check_options, restore_faces
-from ..model.loading import DTYPE_NAMES
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
-from .settings import AUTOMATIC_MODEL, Environment, GPENSettings
+from .options import option_fields, options_where, table_dataclass
+from .settings import Environment, GPENSettings
 
 logger = logging.getLogger("gpen")
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], object]
-PIPELINE_OPTIONS = ("detector", "faces", "min_face_size", "confidence", "visibility")
+NETWORK_OPTIONS = ("model", "precision")
+"""Options that choose the network; every other API option is a keyword argument of ``restore_faces``."""
 
 
-@dataclass(frozen=True)
-class RestoreOptions:
-    """Everything one restoration needs to know besides the image and the environment."""
+def _from_settings(cls: type, settings: GPENSettings, **overrides: object) -> Any:
+    """The options the Settings page describes (table defaults for API-only ones), per-call choices on top."""
+    values = {option.name: getattr(settings, option.name) if option.setting else option.default for option in options_where("api")}
+    return cls(**{**values, **overrides})
 
-    model: str = AUTOMATIC_MODEL
-    visibility: float = 1.0
-    faces: str | int = "all"
-    min_face_size: int = 0
-    detector: str = "retinaface_resnet50"
-    precision: str = "auto"
-    confidence: float = 0.9
 
-    @classmethod
-    def from_settings(cls, settings: GPENSettings, **overrides: object) -> RestoreOptions:
-        """The options the Settings page describes, with per-call choices (``overrides``) on top."""
-        shared_names = {f.name for f in fields(cls)} & {f.name for f in fields(settings)}
-        return replace(cls(**{name: getattr(settings, name) for name in shared_names}), **overrides)
+def _pipeline_options(self: Any) -> dict[str, object]:
+    """The keyword arguments of ``restore_faces`` these options set."""
+    return {option.name: getattr(self, option.name) for option in options_where("api") if option.name not in NETWORK_OPTIONS}
 
-    def pipeline_options(self) -> dict[str, object]:
-        """The keyword arguments of ``restore_faces`` these options set."""
-        return {name: getattr(self, name) for name in PIPELINE_OPTIONS}
 
-    def validate(self) -> RestoreOptions:
-        """Raise ``GPENError`` for an option no restoration accepts, before any work (the API answers 422)."""
-        try:
-            check_options(self.faces, self.min_face_size, self.confidence, self.visibility)
-        except TypeError as error:
-            raise GPENError(f"an option has the wrong type ({error}); numbers must be JSON numbers") from error
-        check_detector_name(self.detector)
-        if self.precision not in DTYPE_NAMES:
-            raise GPENError(f"unknown precision {self.precision!r}: choose one of {', '.join(DTYPE_NAMES)}")
-        return self
+def _validate(self: Any) -> Any:
+    """The options with each value checked against the table, or a ``GPENError`` before any work (the API answers 422)."""
+    checked = replace(self, **{option.name: option.check(getattr(self, option.name)) for option in options_where("api")})
+    check_options(checked.faces, checked.min_face_size, checked.confidence, checked.visibility)
+    return checked
+
+
+RestoreOptions = table_dataclass(
+    "RestoreOptions",
+    "Everything one restoration needs besides the image and the environment (the table's ``api`` rows).",
+    option_fields("api"),
+    __name__,
+    from_settings=classmethod(_from_settings),
+    pipeline_options=_pipeline_options,
+    validate=_validate,
+)
 
 
 @dataclass
@@ -90,11 +86,12 @@ def restore_safely(
     if options.visibility <= 0:
         return RestoreOutcome(image)
     try:
-        path = resolve_model(env.models_dir, options.model, env.shared_models_dirs)
+        options = options.validate()  # Settings come from config.json unchecked
+        path = resolve_model(env.model_folders, options.model)
         outcome = _restore_with_retry(image, options, env, path, cache, progress)
     except GPENError as error:
         outcome = RestoreOutcome(image, warning=f"GPEN skipped: {error}")
-    except Exception as error:  # noqa: BLE001 - generation must go on whatever GPEN does
+    except Exception as error:
         logger.exception("GPEN failed unexpectedly")
         outcome = RestoreOutcome(image, warning=f"GPEN failed unexpectedly ({error}); the image is unchanged, see the console.")
     finally:

@@ -1,81 +1,123 @@
-"""The arguments of the txt2img/img2img "GPEN" accordion: parsing, infotext, X/Y/Z overrides.
+"""The per-image arguments (txt2img/img2img accordion, Extras): parsing, infotext, pasting, X/Y/Z overrides.
 
 The WebUI hands an AlwaysVisible script its arguments as a flat list, from the UI or from the API's
-``alwayson_scripts`` (``"args": [true, "GPEN-BFR-2048", 0.8, "all"]``). API users may also send
-``"args": [{"visibility": 0.8}]``; both forms end up here so the script itself stays thin.
+``alwayson_scripts``, in the order of ``GPENArgs``' fields: ``enabled``, then each per-image option
+of the table (a number preceded by its "override" flag), e.g.
+``"args": [true, "GPEN-BFR-2048", true, 0.8, "all"]``. API users may instead send one mapping,
+``"args": [{"enabled": true, "visibility": 0.8}]``, where giving a number implies its override.
+Every per-image value may be ``Settings`` (``FROM_SETTINGS``; numbers: override off), which defers
+to Settings › GPEN when the image is made.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import field, fields, replace
 from typing import Any
 
 from ..errors import GPENError
-from ..faces.pipeline import FACE_CHOICES
-from .settings import AUTOMATIC_MODEL
+from .options import FROM_SETTINGS, OPTION_BY_NAME, options_where, table_dataclass
+from .safe_restore import RestoreOptions
+from .settings import GPENSettings
 
-INFOTEXT_MODEL = "GPEN"
-INFOTEXT_VISIBILITY = "GPEN visibility"
-INFOTEXT_FACES = "GPEN faces"
-PASTE_FIELD_NAMES = (INFOTEXT_MODEL, INFOTEXT_VISIBILITY, INFOTEXT_FACES)
-XYZ_ATTRIBUTES = {"model": "gpen_model", "visibility": "gpen_visibility"}
-"""Attributes an X/Y/Z axis sets on the processing object to override one argument per cell."""
+ENABLED_KEY = OPTION_BY_NAME["model"].infotext
+"""The infotext key whose presence means GPEN was on (its value is the model used)."""
+PASTE_FIELD_NAMES = tuple(option.infotext for option in options_where("per_image") if option.infotext)
 
 
-@dataclass(frozen=True)
-class GPENArgs:
-    """The accordion's values, in the order of its controls (the order of positional API args)."""
+def _fields() -> list[tuple[str, type, Any]]:
+    """``enabled``, then each per-image option as its control order has it."""
+    result: list[tuple[str, type, Any]] = [("enabled", bool, field(default=False))]
+    for option in options_where("per_image"):
+        if option.numeric:
+            result += [(option.override_name, bool, field(default=False)), (option.name, option.type, field(default=option.default))]
+        else:
+            result.append((option.name, str, field(default=FROM_SETTINGS)))
+    return result
 
-    enabled: bool = False
-    model: str = AUTOMATIC_MODEL
-    visibility: float = 1.0
-    faces: str = "all"
 
-    @classmethod
-    def from_script_args(cls, args: Sequence[Any]) -> GPENArgs:
-        """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values.
+def _from_script_args(cls: type, args: Sequence[Any]) -> Any:
+    """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values.
 
-        ``None`` (what the WebUI passes for arguments a caller left out) means the default.
-        """
-        names = [f.name for f in fields(cls)]
-        given = dict(args[0]) if args and isinstance(args[0], Mapping) else dict(zip(names, args))
-        given = {name: value for name, value in given.items() if value is not None}
-        unknown = sorted(set(given) - set(names))
-        if unknown:
-            raise GPENError(f"unknown GPEN argument(s) {unknown}; the accordion takes {names}.")
-        return cls(**given)._validated()
+    ``None`` (what the WebUI passes for arguments a caller left out) means the default.
+    """
+    names = [f.name for f in fields(cls)]
+    named = bool(args) and isinstance(args[0], Mapping)
+    given = dict(args[0]) if named else dict(zip(names, args))
+    given = {name: value for name, value in given.items() if value is not None}
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise GPENError(f"unknown GPEN argument(s) {unknown}; the accordion takes {names}.")
+    for option in options_where("per_image"):
+        if option.numeric and option.name in given:
+            given.setdefault(option.override_name, True)
+    return cls(**given)._validated()
 
-    def _validated(self) -> GPENArgs:
-        try:
-            visibility = float(self.visibility)
-        except (TypeError, ValueError) as error:  # API callers send anything
-            raise GPENError(f"GPEN visibility must be a number between 0 and 1, got {self.visibility!r}.") from error
-        if not 0.0 <= visibility <= 1.0:
-            raise GPENError(f"GPEN visibility must be between 0 and 1, got {self.visibility}.")
-        if self.faces not in FACE_CHOICES:
-            raise GPENError(f"GPEN faces must be one of {FACE_CHOICES}, got {self.faces!r}.")
-        return replace(self, enabled=bool(self.enabled), model=str(self.model or AUTOMATIC_MODEL), visibility=visibility)
 
-    def with_overrides(self, processing: object) -> GPENArgs:
-        """Apply the X/Y/Z plot's per-cell values; an axis over a GPEN value implies GPEN is on."""
-        overrides = {
-            name: getattr(processing, attribute)
-            for name, attribute in XYZ_ATTRIBUTES.items()
-            if getattr(processing, attribute, None) is not None
-        }
-        if not overrides:
-            return self
-        return replace(self, enabled=True, **overrides)._validated()
+def _validated(self: Any) -> Any:
+    values: dict[str, object] = {"enabled": bool(self.enabled)}
+    for option in options_where("per_image"):
+        value = getattr(self, option.name)
+        if option.numeric:
+            flag = getattr(self, option.override_name)
+            if not isinstance(flag, bool):
+                raise GPENError(f"{option.override_label} must be true or false, got {flag!r}.")
+            values[option.name] = option.check(value)
+        elif value != FROM_SETTINGS:
+            values[option.name] = option.check(value)
+    return replace(self, **values)
 
-    def infotext(self, model_name: str) -> dict[str, object]:
-        """Generation-parameter entries, e.g. ``GPEN: GPEN-BFR-2048, GPEN visibility: 0.8``."""
-        return {
-            INFOTEXT_MODEL: model_name,
-            INFOTEXT_VISIBILITY: round(self.visibility, 3),
-            INFOTEXT_FACES: self.faces,
-        }
+
+def _with_overrides(self: Any, processing: object) -> Any:
+    """Apply the X/Y/Z plot's per-cell values (``p.gpen_<name>``); an axis over a GPEN value implies GPEN is on."""
+    overrides: dict[str, object] = {}
+    for option in options_where("xyz"):
+        value = getattr(processing, option.key, None)
+        if value is not None:
+            overrides[option.name] = value
+            if option.numeric:
+                overrides[option.override_name] = True
+    return replace(self, enabled=True, **overrides)._validated() if overrides else self
+
+
+def _restore_options(self: Any, settings: GPENSettings) -> RestoreOptions:
+    """What this image gets: ``settings`` where the arguments defer to them, the arguments' own values elsewhere."""
+    chosen = {
+        option.name: getattr(self, option.name)
+        for option in options_where("per_image")
+        if (getattr(self, option.override_name) if option.numeric else getattr(self, option.name) != FROM_SETTINGS)
+    }
+    return RestoreOptions.from_settings(settings, **chosen)
+
+
+GPENArgs = table_dataclass(
+    "GPENArgs",
+    "The per-image arguments in the order of their controls (the order of positional API args).",
+    _fields(),
+    __name__,
+    from_script_args=classmethod(_from_script_args),
+    _validated=_validated,
+    with_overrides=_with_overrides,
+    restore_options=_restore_options,
+)
+
+
+def infotext(options: RestoreOptions, model_name: str) -> dict[str, object]:
+    """Generation-parameter entries of the values really used, e.g. ``GPEN: GPEN-BFR-2048, GPEN visibility: 0.8``."""
+    values = {option.infotext: getattr(options, option.name) for option in options_where("per_image") if option.infotext}
+    values[ENABLED_KEY] = model_name
+    return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
 
 
 def infotext_enabled(params: Mapping[str, str]) -> bool:
     """Whether pasted generation parameters came from an image made with GPEN on."""
-    return INFOTEXT_MODEL in params
+    return ENABLED_KEY in params
+
+
+def paste_fields(enabled: object, controls: Mapping[str, object]) -> list[tuple[object, str | Callable]]:
+    """The WebUI's ``infotext_fields``: pasted values become explicit per-image choices (an override ticked)."""
+    result: list[tuple[object, str | Callable]] = [(enabled, infotext_enabled)]
+    for option in options_where("per_image"):
+        if option.numeric:
+            result.append((controls[option.override_name], lambda params, key=option.infotext: True if key in params else None))
+        result.append((controls[option.name], option.infotext))
+    return result

@@ -6,41 +6,29 @@ and every script builds its settings through one function instead of repeating t
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-AUTOMATIC_MODEL = "Automatic"
-OPTION_PREFIX = "gpen_"
+from .model_files import ModelFolders
+from .options import option_fields, options_where, table_dataclass
+
 REACTOR_MODELS_FOLDER = "facerestore_models"
 CPU_FLAGS = ("all", "codeformer", "gpen")
 """``--use-cpu`` values that put GPEN on the CPU. A1111 applies ``all`` and ``codeformer`` to its
 face-restoration device already; Forge accepts ``--use-cpu`` but ignores it, so all three are read here."""
 
 
-@dataclass(frozen=True)
-class GPENSettings:
-    """What the user chose in Settings › GPEN; the defaults here are the WebUI's defaults too."""
-
-    model: str = AUTOMATIC_MODEL
-    visibility: float = 1.0
-    faces: str = "all"
-    min_face_size: int = 0
-    detector: str = "retinaface_resnet50"
-    precision: str = "auto"
-    unload: bool = False
-
-    @classmethod
-    def from_opts(cls, opts: Any) -> GPENSettings:
-        """Read ``opts.gpen_<field>`` for every field, falling back to the default when unset."""
-        return cls(**{f.name: getattr(opts, option_key(f.name), f.default) for f in fields(cls)})
+def _from_opts(cls: type, opts: Any) -> Any:
+    """Read ``opts.gpen_<name>`` for every setting, falling back to the table's default when unset."""
+    return cls(**{option.name: getattr(opts, option.key, option.default) for option in options_where("setting")})
 
 
-def option_key(field_name: str) -> str:
-    """The WebUI settings key of a ``GPENSettings`` field (``visibility`` -> ``gpen_visibility``)."""
-    return OPTION_PREFIX + field_name
+GPENSettings = table_dataclass(
+    "GPENSettings", "What the user chose in Settings › GPEN (the table's ``setting`` rows).", option_fields("setting"), __name__, from_opts=classmethod(_from_opts)
+)
 
 
 @dataclass(frozen=True)
@@ -53,6 +41,11 @@ class Environment:
     offload: bool
     shared_models_dirs: tuple[Path, ...] = ()
     """Other extensions' folders whose GPEN ``.onnx`` files are listed too (ReActor's ``models/facerestore_models``)."""
+
+    @property
+    def model_folders(self) -> ModelFolders:
+        """Where the model choices come from: ``models_dir``, then the shared folders."""
+        return ModelFolders(self.models_dir, self.shared_models_dirs)
 
 
 def environment_from_webui(shared: Any, devices: Any) -> Environment:

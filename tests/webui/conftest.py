@@ -73,7 +73,7 @@ def webui(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh WebUI process (models folder under ``tmp_path``) with the extension loaded; returns models_path."""
     models_path = tmp_path / "models"
     (models_path / "GPEN").mkdir(parents=True)
-    shared.reset(str(models_path))
+    shared.reset(str(models_path), str(tmp_path / "config.json"))
     monkeypatch.setattr(torch, "load", safe.load)  # what importing modules.safe does at WebUI start-up
     devices.device_codeformer = devices.cpu
     MODEL_CACHE.clear()

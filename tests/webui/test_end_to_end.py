@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import io
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
+import pytest
 import torch
 from conftest import RECIPE_MODEL, gpen_processing, txt2img_runner
 from fastapi import FastAPI
@@ -48,12 +51,12 @@ def test_checkpoint_refused_by_the_webui_torch_load_still_loads(gpen_model: Path
 
 
 def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: np.ndarray) -> None:
-    p = gpen_processing([True, RECIPE_MODEL, 0.8, "all"])
+    p = gpen_processing([True, RECIPE_MODEL, True, 0.8, "all"])
     flipped = np.ascontiguousarray(portrait[:, ::-1])
     images, infotexts = processing.process_images(p, [portrait, flipped])
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
-    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all"] * 2
+    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto"] * 2
     assert shared.state.textinfo == "GPEN: face 1/1"
     assert p.comments == {}
 
@@ -63,7 +66,7 @@ def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> 
     runner = txt2img_runner()
     results = []
     for visibility in (1.0, 0.5):
-        p = gpen_processing([True, RECIPE_MODEL, visibility, "all"], runner)
+        p = gpen_processing([True, RECIPE_MODEL, True, visibility, "all"], runner)
         (image,), _ = processing.process_images(p, [portrait])
         results.append(np.asarray(image).astype(int))
     full, half = (np.abs(result - portrait).sum() for result in results)
@@ -71,7 +74,7 @@ def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> 
 
 
 def test_xyz_override_enables_and_sets_visibility(gpen_model: Path, portrait: np.ndarray) -> None:
-    p = gpen_processing([False, "Automatic", 1.0, "all"])
+    p = gpen_processing([False, "Automatic", False, 1.0, "all"])
     p.gpen_visibility = 0.3  # what the "GPEN visibility" axis sets on each cell's copy of p
     (image,), (infotext,) = processing.process_images(p, [portrait])
     assert "GPEN visibility: 0.3" in infotext
@@ -87,7 +90,7 @@ def extras_runner() -> scripts_postprocessing.ScriptPostprocessingRunner:
 
 def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarray, tmp_path: Path) -> None:
     runner = extras_runner()
-    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 0.9, "model": RECIPE_MODEL}})
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "visibility": 0.9, "override_visibility": True, "model": RECIPE_MODEL}})
     image = Image.fromarray(portrait)
     folder = tmp_path / "inputs"
     folder.mkdir()
@@ -100,18 +103,33 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
     alpha = np.tile(np.linspace(0, 255, portrait.shape[1], dtype=np.uint8), (portrait.shape[0], 1))
     rgba = Image.fromarray(np.dstack([portrait, alpha]))
     runner = extras_runner()
-    args = runner.create_args_for_run({"GPEN": {"enable": True, "visibility": 1.0, "model": "Automatic"}})
+    args = runner.create_args_for_run({"GPEN": {"enabled": True}})
     ((result, _),) = postprocessing.run_postprocessing(runner, 0, rgba, None, None, *args)
     result = np.asarray(result)
     assert result.shape[2] == 4 and np.array_equal(result[..., 3], alpha)
     assert_face_restored_only(portrait, result[..., :3])
+
+
+def test_extras_batch_restores_the_upright_image_it_is_given(gpen_model: Path, portrait: np.ndarray, tmp_path: Path) -> None:
+    """Extras turns a batch file upright by its EXIF orientation (``fix_image``) before the scripts run;
+    GPEN must restore that image: its face, and nothing below it."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": the pixels are stored turned left
+    Image.fromarray(portrait).transpose(Image.Transpose.ROTATE_90).save(folder / "turned.png", exif=exif)
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL, "mask": "feather"}})
+    ((result, infotext),) = postprocessing.run_postprocessing(runner, 2, None, None, str(folder), *args)
+    assert_face_restored_only(portrait, np.asarray(result))
+    assert infotext.endswith("GPEN faces: all, GPEN mask: feather")
 
 
 def api_client() -> TestClient:
@@ -166,9 +184,30 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         ({}, "'image'"),
         ({"image": b64_png(portrait), "strength": 1}, "strength"),
         ({"image": b64_png(portrait), "visibility": 3}, "visibility"),
-        ({"image": b64_png(portrait), "visibility": "high"}, "wrong type"),
+        ({"image": b64_png(portrait), "visibility": "high"}, "must be a number"),
         ({"image": b64_png(portrait), "precision": "fp8"}, "precision"),
-        ({"image": b64_png(portrait), "detector": "yolo"}, "unknown face detector 'yolo'"),
+        ({"image": b64_png(portrait), "detector": "yolo"}, "GPEN face detector must be one of"),
     ):
         response = client.post("/gpen/v1/restore", json=payload)
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
+
+
+def test_mask_from_settings_or_accordion_reaches_the_pipeline(
+    gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline and without parsing weights, "parsing" (from Settings) cannot run; "feather" (chosen here) can."""
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    shared.opts.gpen_mask = "parsing"
+    runner = txt2img_runner()
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "Settings"], runner)
+    (image,), _ = processing.process_images(p, [portrait])
+    assert np.array_equal(np.asarray(image), portrait) and any("parsing_parsenet.pth" in c for c in p.comments)
+
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "feather"], runner)
+    (image,), (infotext,) = processing.process_images(p, [portrait])
+    assert_face_restored_only(portrait, np.asarray(image))
+    assert infotext.endswith("GPEN mask: feather") and p.comments == {}

@@ -141,7 +141,7 @@ def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.
 
 def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
     """The reason reaches the UI (a comment) and the console: API callers only have the console."""
-    p = gpen_processing([True, RECIPE_MODEL, 7.0, "all"])
+    p = gpen_processing([True, RECIPE_MODEL, True, 7.0, "all"])
     with caplog.at_level(logging.WARNING, logger="gpen"):
         (image,), _ = processing.process_images(p, [portrait])
     assert np.array_equal(np.asarray(image), portrait)
@@ -151,7 +151,7 @@ def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrai
 
 def test_unknown_model_in_alwayson_args_writes_no_infotext(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
     """Nothing will be restored, so the image must not claim GPEN in its parameters."""
-    p = gpen_processing([True, "GPEN-BFR-4096", 1.0, "all"])
+    p = gpen_processing([True, "GPEN-BFR-4096", False, 1.0, "all"])
     with caplog.at_level(logging.WARNING, logger="gpen"):
         (image,), _ = processing.process_images(p, [portrait])
     assert np.array_equal(np.asarray(image), portrait)

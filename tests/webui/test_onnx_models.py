@@ -33,7 +33,7 @@ def reactor_model(webui: Path, recipe_onnx: Path) -> Path:
 
 
 def test_settings_list_reactors_gpen_file_and_the_restorer_uses_it(reactor_model: Path, portrait: np.ndarray) -> None:
-    assert shared.opts.data_labels["gpen_model"].component_args() == {"choices": ["Automatic", RECIPE_MODEL]}
+    assert shared.opts.data_labels["gpen_model"].component_args()["choices"] == ["Automatic", RECIPE_MODEL]
     restorer = next(r for r in shared.face_restorers if r.name() == "GPEN")
     before = reactor_model.read_bytes()
     assert_face_restored_only(portrait, restorer.restore(portrait))

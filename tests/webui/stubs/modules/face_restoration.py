@@ -17,8 +17,10 @@ class FaceRestoration:
 
 
 def restore_faces(np_image: np.ndarray) -> np.ndarray:
-    """Mirrors ``face_restoration.restore_faces``: what "Restore faces" in txt2img/img2img calls per image."""
-    restorers = [x for x in shared.face_restorers if x.name() == shared.opts.face_restoration_model]
+    """Mirrors ``face_restoration.restore_faces``: what "Restore faces" in txt2img/img2img calls per image.
+    The first restorer named in Settings, or with no name set (``None``), the first registered one."""
+    chosen = shared.opts.face_restoration_model
+    restorers = [x for x in shared.face_restorers if x.name() == chosen or chosen is None]
     if not restorers:
         return np_image
     return restorers[0].restore(np_image)

@@ -1,6 +1,8 @@
 """Mirrors ``modules/options.py``: ``OptionInfo`` and ``Options`` (defaults, ``add_option``, attribute access)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 
@@ -52,6 +54,16 @@ class Options:
 
     def __setattr__(self, key: str, value: Any) -> None:
         self.data[key] = value
+
+    def load(self, filename: str | Path) -> None:
+        """Mirrors ``Options.load`` (run at start-up, before any extension adds its settings): ``data``
+        becomes the file's JSON as it is, so an extension's saved values come back unchecked (an int
+        where the default is a float, a choice that no longer exists); a missing file gives no data."""
+        try:
+            data = json.loads(Path(filename).read_text(encoding="utf8"))
+        except FileNotFoundError:
+            data = {}
+        object.__setattr__(self, "data", data)
 
     def add_option(self, key: str, info: OptionInfo) -> None:
         """Mirrors ``Options.add_option``: registers the label and stores the default unless a value exists."""

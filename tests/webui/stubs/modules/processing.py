@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from modules import face_restoration, scripts, shared
+from modules import face_restoration, infotext_utils, scripts, shared
 
 
 class StableDiffusionProcessing:
@@ -23,9 +23,10 @@ class StableDiffusionProcessing:
 
 
 def create_infotext(p: StableDiffusionProcessing) -> str:
-    """Mirrors ``processing.create_infotext``: the parameter line ``key: value, ...`` (no prompt here)."""
+    """Mirrors ``processing.create_infotext``: the parameter line ``key: value, ...`` (no prompt here), each
+    value quoted where it holds a comma or colon, a key alone where its value equals it."""
     params = {"Face restoration": shared.opts.face_restoration_model if p.restore_faces else None, **p.extra_generation_params}
-    return ", ".join(f"{k}: {v}" for k, v in params.items() if v is not None)
+    return ", ".join(k if k == v else f"{k}: {infotext_utils.quote(v)}" for k, v in params.items() if v is not None)
 
 
 def process_images(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> tuple[list[Image.Image], list[str]]:

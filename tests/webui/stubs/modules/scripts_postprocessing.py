@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from modules import shared
+
 
 class PostprocessedImage:
     """Mirrors ``PostprocessedImage``: the image plus ``info`` (written to the saved file's infotext)."""
@@ -32,7 +34,8 @@ class ScriptPostprocessing:
 
 
 class ScriptPostprocessingRunner:
-    """Mirrors ``ScriptPostprocessingRunner.initialize_scripts``/``setup_ui``/``run``/``create_args_for_run``."""
+    """Mirrors ``ScriptPostprocessingRunner.initialize_scripts``/``scripts_in_preferred_order``/``setup_ui``/
+    ``run``/``create_args_for_run``."""
 
     def __init__(self, scripts_data):
         self.scripts = []
@@ -40,11 +43,21 @@ class ScriptPostprocessingRunner:
             script = data.script_class()
             script.filename = data.path
             self.scripts.append(script)
-        self.scripts.sort(key=lambda s: s.order)
+
+    def scripts_in_preferred_order(self) -> list:
+        """Mirrors ``scripts_in_preferred_order``: the scripts not in ``postprocessing_disable_in_extras``, those
+        named in ``postprocessing_operation_order`` first in its order, then the rest by ``order``, then name."""
+        wanted = list(shared.opts.postprocessing_operation_order)
+        shown = [script for script in self.scripts if script.name not in shared.opts.postprocessing_disable_in_extras]
+
+        def rank(script) -> tuple:
+            return (wanted.index(script.name) if script.name in wanted else len(self.scripts), script.order, script.name)
+
+        return sorted(shown, key=rank)
 
     def setup_ui(self) -> list:
         inputs = []
-        for script in self.scripts:
+        for script in self.scripts_in_preferred_order():
             with gr.Row():
                 script.args_from = len(inputs)
                 script.controls = script.ui()
@@ -53,14 +66,15 @@ class ScriptPostprocessingRunner:
         return inputs
 
     def run(self, pp: PostprocessedImage, args: list) -> None:
-        for script in self.scripts:
+        for script in self.scripts_in_preferred_order():
             values = args[script.args_from:script.args_to]
             script.process(pp, **dict(zip(script.controls, values)))
 
     def create_args_for_run(self, scripts_args: dict[str, dict]) -> list:
         """Mirrors ``create_args_for_run``: named values per script name, ``None`` for the rest."""
-        args = [None] * max(s.args_to for s in self.scripts)
-        for script in self.scripts:
+        scripts = self.scripts_in_preferred_order()
+        args = [None] * max(s.args_to for s in scripts)
+        for script in scripts:
             for i, name in enumerate(script.controls):
                 args[script.args_from + i] = scripts_args.get(script.name, {}).get(name)
         return args

@@ -18,14 +18,20 @@ class State:
     textinfo = None
 
 
-def webui_options() -> options.Options:
-    """The two built-in settings the extension reads, from ``modules/shared_options.py`` (face-restoration section)."""
-    return options.Options(
+def webui_options(config_file: str | None = None) -> options.Options:
+    """The built-in settings the extension and the stand-ins read (``modules/shared_options.py``), with the
+    saved values of ``config_file`` loaded as ``shared_init.initialize`` does, before any extension loads."""
+    opts = options.Options(
         {
             "face_restoration_model": OptionInfo("CodeFormer", "Face restoration model"),
             "face_restoration_unload": OptionInfo(False, "Move face restoration model from VRAM into RAM after processing"),
+            "postprocessing_operation_order": OptionInfo([], "Postprocessing operation order"),
+            "postprocessing_disable_in_extras": OptionInfo([], "Disable postprocessing operations in extras tab"),
         }
     )
+    if config_file is not None:
+        opts.load(config_file)
+    return opts
 
 
 def default_cmd_opts() -> argparse.Namespace:
@@ -43,8 +49,8 @@ face_restorers: list = []
 models_path = "models"
 
 
-def reset(new_models_path: str) -> None:
-    """Test-only: a fresh WebUI process with ``models_path`` at ``new_models_path``."""
+def reset(new_models_path: str, config_file: str) -> None:
+    """Test-only: a fresh WebUI process with ``models_path`` at ``new_models_path`` and settings saved in ``config_file``."""
     global opts, cmd_opts, state, models_path
-    opts, cmd_opts, state, models_path = webui_options(), default_cmd_opts(), State(), new_models_path
+    opts, cmd_opts, state, models_path = webui_options(config_file), default_cmd_opts(), State(), new_models_path
     face_restorers.clear()

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from typing import Any
 
-from modules import scripts
+from modules import processing, scripts
 
 
 def apply_field(field: str) -> Callable[[Any, Any, list], None]:
@@ -59,3 +60,18 @@ class Script(scripts.Script):
 
     def title(self):
         return "X/Y/Z plot"
+
+
+def run_axis(p: Any, option: AxisOption, values_text: str, samples: list) -> list[tuple[list, list[str]]]:
+    """Mirrors ``Script.run`` for one axis: the comma-separated values converted by the axis type and
+    confirmed, then per value the ``cell`` closure: a *shallow* ``copy(p)`` (so every cell shares the
+    job's ``extra_generation_params`` dict), the axis applied to it, and ``process_images`` on it."""
+    values = [option.type(value.strip()) for value in values_text.split(",")]
+    if option.confirm:
+        option.confirm(p, values)
+    results = []
+    for value in values:
+        cell = copy(p)
+        option.apply(cell, value, values)
+        results.append(processing.process_images(cell, samples))
+    return results

