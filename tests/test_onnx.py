@@ -22,7 +22,12 @@ from gpen_ext.errors import CheckpointError
 from gpen_ext.model.arch import build_generator
 from gpen_ext.model.arch.config import RELEASED_CONFIGS
 from gpen_ext.model.onnx_model import ONNXGenerator
-from gpen_ext.webui.model_files import ModelFolders, list_models, resolve_model, resolve_model_name
+from gpen_ext.webui.model_files import (
+    ModelFolders,
+    list_models,
+    resolve_model,
+    resolve_model_name,
+)
 
 MIN_PSNR_DB = 40.0
 

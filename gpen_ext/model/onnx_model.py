@@ -69,9 +69,7 @@ class ONNXGenerator:
     def __init__(self, path: str | Path, device: torch.device) -> None:
         self.path = Path(path)
         self._onnxruntime = import_onnxruntime()
-        _, graph, self.size = read_gpen_onnx(self.path)
-        self._input, self._output = graph.inputs[0], graph.outputs[0]
-        self._session = None
+        self.size = 0  # set from the graph by the first session
         self.device = self._placed(device)
         self._session = self._build_session()
 
@@ -108,11 +106,13 @@ class ONNXGenerator:
         return torch.device("cpu")
 
     def _build_session(self) -> object:
-        """An onnxruntime session for the file as checked now (read again: the file may have changed since)."""
+        """An onnxruntime session for the file as checked now (read and checked again on each build: the
+        file may have changed since the last one)."""
         ort = self._onnxruntime
         data, graph, size = read_gpen_onnx(self.path)
-        if size != self.size:
+        if self.size and size != self.size:
             raise onnx_error(self.path, f"the file changed from a {self.size} to a {size} model", "Reload the model.")
+        self.size, self._input, self._output = size, graph.inputs[0], graph.outputs[0]
         options = ort.SessionOptions()
         options.log_severity_level = ERROR_LOGGING
         options.intra_op_num_threads = torch.get_num_threads()  # as many as the torch network uses
