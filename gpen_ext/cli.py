@@ -1,13 +1,16 @@
 """``python -m gpen_ext restore``: restore the faces in image files or folders from the command line.
 
-Each image is independent: a bad file is reported in one line and skipped, the others are
-still done, and the exit status says whether everything succeeded (0), some image failed (1)
-or nothing could start, e.g. a missing model (2).
+Everything that does not depend on an image (options, inputs, output folder, model, detector)
+is checked before the first image: a problem there is one message and exit status 2. Then each
+image is independent: a bad file is reported in one line and skipped, the others are still
+done, and the exit status says whether every image succeeded (0) or some failed (1). An image
+where no face was restored is copied byte for byte; a restored one keeps the input's metadata.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,14 +21,23 @@ from tqdm import tqdm
 
 from .allocator import keep_freed_memory
 from .errors import GPENError
-from .faces.alignment import FaceAlignment
-from .faces.detection import DETECTOR_NAMES
+from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
 from .faces.image_files import list_images, read_image, write_image
-from .faces.images import color_view
-from .faces.masks import MASK_MODES
-from .faces.pipeline import FACE_CHOICES, FaceReport, restore_faces
+from .faces.image_metadata import ImageInfo
+from .faces.masks import MASK_MODES, get_parser
+from .faces.pipeline import (
+    FACE_CHOICES,
+    FaceReport,
+    check_options,
+    model_device,
+    model_output,
+    restore_faces,
+)
 from .model.loading import DTYPE_NAMES, load_model
 from .model.onnx_export import export_onnx
+
+RGB8 = np.zeros((1, 1, 3), np.uint8)
+"""The pixel type --save-faces writes the model's faces in."""
 
 
 def face_choice(value: str) -> str | int:
@@ -56,8 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--batch-size", type=int, help="faces per model call (default: by model size)")
     restore.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ...")
     restore.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES), help="compute precision")
+    restore.add_argument("--quality", type=int, help="JPEG/WebP quality 1-100 (default: a JPEG keeps the input's quality)")
     restore.add_argument("--report", type=Path, help="write a JSON report of the faces found and restored")
-    restore.add_argument("--save-faces", action="store_true", help="also save each restored face, aligned")
+    restore.add_argument(
+        "--save-faces",
+        action="store_true",
+        help="also save each face as the model produced it (aligned, model size, before it is blended "
+        "back into the image) in OUTDIR/faces",
+    )
     export = commands.add_parser("export", help="write a GPEN-BFR checkpoint as ONNX (facefusion's I/O convention)")
     export.add_argument("checkpoint", type=Path, help="GPEN-BFR checkpoint (.pth / .pt / .safetensors)")
     export.add_argument("-o", "--output", required=True, type=Path, help="the .onnx file to write")
@@ -65,36 +83,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def save_faces(output: np.ndarray, reports: list[FaceReport], size: int, folder: Path, stem: str) -> None:
-    """The aligned model-size crop of every restored face of ``output``, as ``<stem>_face<index>.png``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for report in (r for r in reports if r.restored):
-        crop = FaceAlignment.from_landmarks(np.array(report.landmarks), size).crop(color_view(output))
-        write_image(folder / f"{stem}_face{report.index}.png", crop.squeeze(2) if crop.shape[2] == 1 else crop)
+class KeepFaces:
+    """The model, keeping every face it produces (before the paste blends it in) for ``--save-faces``."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model, self.size = model, model.size
+        self.device, self.dtype = model_device(model), getattr(model, "dtype", torch.float32)
+        self.faces: list[np.ndarray] = []
+
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        restored = self.model(batch)
+        self.faces += list(model_output(restored, RGB8))
+        return restored
+
+    def save(self, reports: list[FaceReport], folder: Path, stem: str) -> None:
+        """Each restored face as ``<stem>_face<index>.png`` (faces are restored in index order)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for report, face in zip([r for r in reports if r.restored], self.faces):
+            write_image(folder / f"{stem}_face{report.index}.png", face)
 
 
 def output_path(path: Path, folder: Path, written: set[Path]) -> Path:
     """Where ``path``'s result goes; a GPENError rather than overwriting an input or an earlier result."""
     target = (folder / path.name).resolve()
     if target == path.resolve():
-        raise GPENError(f"the result would overwrite the input {path}; choose another output folder (-o)")
+        raise GPENError("the result would overwrite the input; choose another output folder (-o)")
     if target in written:
-        raise GPENError(f"{target} was already written from another input named {path.name}; restore them separately")
+        raise GPENError(f"an earlier input of the same name was already written to {target}; restore them separately")
     return target
 
 
-def restore_file(path: Path, model: torch.nn.Module, args: argparse.Namespace, bar: tqdm, written: set[Path]) -> dict:
+def restore_file(
+    path: Path, model: torch.nn.Module, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path]
+) -> dict:
     """Restore one image file into ``args.output``; its entry of the JSON report."""
     target = output_path(path, args.output, written)
-    image = read_image(path)
+    info = ImageInfo.read(path)
+    image = read_image(path, info)
+    keeper = KeepFaces(model) if args.save_faces else None
 
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
     result, reports = restore_faces(
         image,
-        model,
-        detector=args.detector,
+        keeper or model,
+        detector=detector,
         weights_dir=args.weights_dir,
         faces=args.faces,
         min_face_size=args.min_face_size,
@@ -105,19 +139,47 @@ def restore_file(path: Path, model: torch.nn.Module, args: argparse.Namespace, b
         progress=progress,
         allow_download=not args.no_download,
     )
-    write_image(target, result)
+    if any(report.restored for report in reports):
+        write_image(target, result, info, args.quality)
+    else:
+        shutil.copyfile(path, target)  # nothing restored: the input exactly, not a re-encoded copy
     written.add(target)
-    if args.save_faces:
-        save_faces(result, reports, model.size, args.output / "faces", path.stem)
+    if keeper is not None:
+        keeper.save(reports, args.output / "faces", path.stem)
     return {"input": str(path), "output": str(target), "faces": [r.to_dict() for r in reports]}
+
+
+def check_arguments(args: argparse.Namespace) -> list[Path]:
+    """Every check that needs no image, before the model loads; the image files to restore."""
+    check_options(args.faces, args.min_face_size, args.confidence, args.visibility)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise GPENError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.quality is not None and not 1 <= args.quality <= 100:
+        raise GPENError(f"--quality must be between 1 and 100, got {args.quality}")
+    if args.output.exists() and not args.output.is_dir():
+        raise GPENError(f"-o {args.output} is a file; give a folder for the results")
+    return list_images(args.inputs)
+
+
+def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, FaceDetector]:
+    """The images, the model and the detector, or the GPENError/OSError that stops the command before any image.
+
+    The detector (and the face parser that ``--mask parsing`` needs) is fetched here once: offline,
+    a missing file is one message instead of one failed download per image.
+    """
+    paths = check_arguments(args)
+    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    device, allow_download = model_device(model), not args.no_download
+    detector = get_detector(args.detector, args.weights_dir, device, allow_download)
+    get_parser(args.mask, args.weights_dir, device, allow_download)
+    args.output.mkdir(parents=True, exist_ok=True)
+    return paths, model, detector
 
 
 def run_restore(args: argparse.Namespace) -> int:
     """The ``restore`` command; the exit status."""
-    paths = list_images(args.inputs)
     try:
-        model = load_model(args.model, device=args.device, dtype=args.dtype)
-        args.output.mkdir(parents=True, exist_ok=True)
+        paths, model, detector = prepare(args)
     except (GPENError, OSError) as error:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
@@ -125,7 +187,7 @@ def run_restore(args: argparse.Namespace) -> int:
     with tqdm(paths, unit="image", file=sys.stderr) as bar:
         for path in bar:
             try:
-                entries.append(restore_file(path, model, args, bar, written))
+                entries.append(restore_file(path, model, detector, args, bar, written))
             except Exception as error:  # noqa: BLE001 - one bad image must not stop the batch or lose the report
                 failed += 1
                 reason = str(error) if isinstance(error, (GPENError, OSError)) else f"unexpected {type(error).__name__}: {error}"

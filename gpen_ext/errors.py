@@ -2,7 +2,15 @@
 
 
 class GPENError(Exception):
-    """Base of every failure the extension reports to a user instead of crashing."""
+    """Base of every failure the extension reports to a user instead of crashing.
+
+    ``short``: the same in one line without paths, URLs or exception text, for a UI toast; the
+    full message goes to the console. Empty when the message itself is already that short.
+    """
+
+    def __init__(self, message: str, *, short: str = "") -> None:
+        super().__init__(message)
+        self.short = short
 
 
 class CheckpointError(GPENError):

@@ -9,9 +9,15 @@ from PIL import Image
 
 from gpen_ext.errors import GPENError
 from gpen_ext.webui.controls import per_image_controls
+from gpen_ext.webui.job_state import restore_in_job
+from gpen_ext.webui.messages import report_skipped
 from gpen_ext.webui.model_files import resolve_model_name
-from gpen_ext.webui.safe_restore import report_warning, restore_safely
-from gpen_ext.webui.script_args import PASTE_FIELD_NAMES, GPENArgs, infotext, paste_fields
+from gpen_ext.webui.script_args import (
+    PASTE_FIELD_NAMES,
+    GPENArgs,
+    infotext,
+    paste_fields,
+)
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -48,7 +54,7 @@ class GPENScript(scripts.Script):
             options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
             model = resolve_model_name(environment_from_webui(shared, devices).model_folders, options.model)
         except GPENError as error:
-            report_warning(f"GPEN skipped: {error}", p.comment)  # no image will be restored: no infotext
+            report_skipped(error, p.comment)  # no image will be restored: no infotext
             return
         params.update(infotext(options, model))
 
@@ -59,13 +65,10 @@ class GPENScript(scripts.Script):
             return  # process() has already reported it
         if not gpen.enabled:
             return
-        outcome = restore_safely(
-            np.asarray(pp.image),
-            gpen.restore_options(GPENSettings.from_opts(shared.opts)),
-            environment_from_webui(shared, devices),
-            progress=lambda done, total: setattr(shared.state, "textinfo", f"GPEN: face {done}/{total}"),
-            notify=p.comment,
-        )
+        options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
+        outcome = restore_in_job(np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=p.comment)
+        if not outcome.warning:  # a warning is already in the comments
+            p.comment(f"GPEN {outcome.summary()}")
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
         devices.torch_gc()

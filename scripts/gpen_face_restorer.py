@@ -6,9 +6,11 @@ import numpy as np
 from modules import devices, face_restoration, script_callbacks, shared
 
 from gpen_ext.webui.controls import setting_component
+from gpen_ext.webui.job_state import restore_in_job
+from gpen_ext.webui.messages import show_in_console
 from gpen_ext.webui.model_files import ModelFolders
 from gpen_ext.webui.options import options_where
-from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
+from gpen_ext.webui.safe_restore import RestoreOptions
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 RESTORER_NAME = "GPEN"
@@ -23,7 +25,7 @@ class FaceRestorerGPEN(face_restoration.FaceRestoration):
     def restore(self, np_image: np.ndarray) -> np.ndarray:
         settings = GPENSettings.from_opts(shared.opts)
         env = environment_from_webui(shared, devices)
-        outcome = restore_safely(np_image, RestoreOptions.from_settings(settings), env, notify=gr.Warning)
+        outcome = restore_in_job(np_image, RestoreOptions.from_settings(settings), env, shared.state, notify=gr.Warning)
         devices.torch_gc()
         return outcome.image
 
@@ -49,5 +51,6 @@ def on_ui_settings() -> None:
         shared.opts.add_option(option.key, info)
 
 
+show_in_console()
 register_restorer()
 script_callbacks.on_ui_settings(on_ui_settings)

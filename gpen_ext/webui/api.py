@@ -18,10 +18,10 @@ from PIL import Image
 
 from ..errors import GPENError, ImageError
 from ..faces.image_files import pil_to_array
-from .model_cache import MODEL_CACHE, ModelCache
+from .job_state import restore_in_job
 from .model_files import list_models, resolve_model_name
 from .options import options_where
-from .safe_restore import RestoreOptions, restore_safely
+from .safe_restore import RestoreOptions
 from .settings import Environment, GPENSettings
 
 OPTION_NAMES = tuple(option.name for option in options_where("api"))
@@ -41,20 +41,20 @@ def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     }
 
 
-def restore_response(
-    payload: Mapping[str, Any], env: Environment, settings: GPENSettings, *, cache: ModelCache = MODEL_CACHE
-) -> dict[str, Any]:
+def restore_response(payload: Mapping[str, Any], env: Environment, settings: GPENSettings, state: Any) -> dict[str, Any]:
     """``POST /gpen/v1/restore``: ``{"image": base64, options...}`` -> restored image, faces and any warning.
 
     Options default to the Settings page. A malformed request raises ``GPENError`` (HTTP 422); a
-    restoration that cannot run returns the input image with ``warning`` set, like the UI does.
+    restoration that cannot run returns the input image with ``warning`` set, like the UI does, and
+    so does one cut short by ``/sdapi/v1/interrupt`` (``state``: the WebUI's job state), with the
+    faces restored until then.
     """
     image = decode_image(payload.get("image"))
     unknown = sorted(set(payload) - {"image", *OPTION_NAMES})
     if unknown:
         raise GPENError(f"unknown field(s) {unknown}; /gpen/v1/restore takes 'image' and {list(OPTION_NAMES)}.")
     options = RestoreOptions.from_settings(settings, **{k: v for k, v in payload.items() if k != "image"}).validate()
-    outcome = restore_safely(image, options, env, cache=cache)
+    outcome = restore_in_job(image, options, env, state)
     return {
         "image": encode_image(outcome.image),
         "model": outcome.model,
@@ -82,6 +82,15 @@ def encode_image(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def serves_api(cmd_opts: object) -> bool:
+    """Whether the WebUI serves its HTTP API: with ``--api``, and always with ``--nowebui``.
+
+    A1111's ``webui.py`` runs ``api_only()`` for ``--nowebui`` without setting ``cmd_opts.api``, so
+    testing ``api`` alone would leave an API-only server without GPEN's routes.
+    """
+    return bool(getattr(cmd_opts, "api", False) or getattr(cmd_opts, "nowebui", False))
 
 
 def credentials_accepted(api_auth: str | None, username: str, password: str) -> bool:

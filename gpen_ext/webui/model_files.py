@@ -79,7 +79,8 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     if not models:
         raise CheckpointError(
             f"No GPEN model found in {models_dir}. Put a GPEN-BFR checkpoint there (GPEN-BFR-2048.pth is the "
-            f"best for photos); {DOWNLOAD_HINT}."
+            f"best for photos); {DOWNLOAD_HINT}.",
+            short="no GPEN model installed. Put a GPEN-BFR checkpoint in models/GPEN (the console says where to get one).",
         )
     if name in ("", None, AUTOMATIC_MODEL):
         # Without onnxruntime an .onnx file cannot run: Automatic then prefers any other file.
@@ -94,7 +95,8 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
             return listed
     raise CheckpointError(
         f"GPEN model '{name}' is not in {models_dir}; found {', '.join(models)}. "
-        "Pick one of those (Settings › GPEN › model) or copy the file into that folder."
+        "Pick one of those (Settings › GPEN › model) or copy the file into that folder.",
+        short=f"GPEN model '{name}' is not installed; pick one of {', '.join(models)}.",
     )
 
 

@@ -6,26 +6,24 @@ the user's images. So every entry point of the extension (restorer, scripts, API
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import GPENError, NonFiniteOutput
-from ..faces.pipeline import FaceReport, check_options, restore_faces
+from ..faces.pipeline import STOPPED, FaceReport, check_options, restore_faces
+from .messages import UNEXPECTED, Notify, logger, report_warning, short_message
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
 from .options import option_fields, options_where, table_dataclass
 from .settings import Environment, GPENSettings
 
-logger = logging.getLogger("gpen")
-
 Progress = Callable[[int, int], None]
-Notify = Callable[[str], object]
+StopCheck = Callable[[], bool]
+Attempt = Callable[[torch.device, str], "RestoreOutcome"]
 NETWORK_OPTIONS = ("model", "precision")
 """Options that choose the network; every other API option is a keyword argument of ``restore_faces``."""
 
@@ -61,16 +59,41 @@ RestoreOptions = table_dataclass(
 
 @dataclass
 class RestoreOutcome:
-    """The result image (the input itself when nothing was done), the per-face report and any warning."""
+    """The result image (the input itself when nothing was done), the per-face report and any warning.
+
+    ``warning`` is the full message (console, API); ``notice`` its one-line form for a UI toast.
+    """
 
     image: np.ndarray
     faces: list[FaceReport] = field(default_factory=list)
     model: str = ""
     warning: str = ""
+    notice: str = ""
 
     @property
     def restored(self) -> bool:
         return any(face.restored for face in self.faces)
+
+    @property
+    def stopped(self) -> bool:
+        """Interrupt/Skip came before every chosen face was done (those done are kept)."""
+        return any(face.reason == STOPPED for face in self.faces)
+
+    def summary(self) -> str:
+        """What GPEN did to this image, in a few words after "GPEN": for the console, Extras' info and generation comments."""
+        restored = sum(face.restored for face in self.faces)
+        if self.stopped:
+            chosen = restored + sum(face.reason == STOPPED for face in self.faces)
+            return f"stopped (Interrupt/Skip) after {restored} of {chosen} faces; the others are left as they were"
+        if self.warning:
+            return "skipped; the image is unchanged"
+        if not self.faces:
+            return "found no face"
+        if not restored:
+            return f"restored none of the {len(self.faces)} faces found ({self.faces[0].reason})"
+        if restored < len(self.faces):
+            return f"restored {restored} of {len(self.faces)} faces found"
+        return f"restored {restored} face{'s' if restored > 1 else ''}"
 
 
 def restore_safely(
@@ -80,55 +103,58 @@ def restore_safely(
     *,
     cache: ModelCache = MODEL_CACHE,
     progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
     notify: Notify | None = None,
 ) -> RestoreOutcome:
-    """Restore the faces in ``image``; on any failure return it unchanged with a warning (logged and notified)."""
+    """Restore the faces in ``image``; on any failure return it unchanged with a warning (logged and notified).
+
+    When ``should_stop`` (the WebUI's Interrupt/Skip) cuts the work short, the faces already
+    restored are kept, like the WebUI keeps an interrupted image, and ``warning`` says so.
+    """
     if options.visibility <= 0:
         return RestoreOutcome(image)
     try:
         options = options.validate()  # Settings come from config.json unchecked
         path = resolve_model(env.model_folders, options.model)
-        outcome = _restore_with_retry(image, options, env, path, cache, progress)
+
+        def attempt(device: torch.device, precision: str) -> RestoreOutcome:
+            model = cache.get(path, device, precision)
+            restored, faces = restore_faces(
+                image, model, weights_dir=env.weights_dir, progress=progress, should_stop=should_stop, **options.pipeline_options()
+            )
+            return RestoreOutcome(restored, faces, path.stem)
+
+        outcome = _restore_with_retry(attempt, (env.device, options.precision), cache)
     except GPENError as error:
-        outcome = RestoreOutcome(image, warning=f"GPEN skipped: {error}")
+        outcome = RestoreOutcome(image, warning=f"GPEN skipped: {error}", notice=f"GPEN skipped: {short_message(error)}")
     except Exception as error:
         logger.exception("GPEN failed unexpectedly")
-        outcome = RestoreOutcome(image, warning=f"GPEN failed unexpectedly ({error}); the image is unchanged, see the console.")
+        outcome = RestoreOutcome(image, warning=f"GPEN failed unexpectedly ({error}); the image is unchanged.", notice=UNEXPECTED)
     finally:
         if env.offload:
             cache.offload()
+    if outcome.stopped:
+        outcome.warning = f"GPEN {outcome.summary()}"
     if outcome.warning:
-        report_warning(outcome.warning, notify)
+        report_warning(outcome.warning, notify, outcome.notice)
+    else:
+        logger.info("GPEN %s", outcome.summary())
     return outcome
 
 
-def report_warning(message: str, notify: Notify | None = None) -> None:
-    """Log ``message`` on the ``gpen`` logger and hand it to the UI's channel, if any.
-
-    Both, always: API callers never see the UI's toasts or comments (Forge's API does not even
-    return comments), and UI users rarely read the console.
-    """
-    logger.warning(message)
-    if notify is not None:
-        notify(message)
-
-
-def _restore_with_retry(
-    image: np.ndarray, options: RestoreOptions, env: Environment, path: Path, cache: ModelCache, progress: Progress | None
-) -> RestoreOutcome:
+def _restore_with_retry(attempt: Attempt, placement: tuple[torch.device, str], cache: ModelCache) -> RestoreOutcome:
     """Run on the chosen device and precision; once more on the fallback that suits the failure.
 
     The cache is cleared between the two runs, outside the ``except`` block, so that the failed
     run's model and tensors (held by the traceback until then) are really freed first.
     """
-    placement = (env.device, options.precision)
-    for attempt in range(2):
+    for retry in (False, True):
         try:
-            return _restore_once(image, options, env, path, cache, progress, *placement)
+            return attempt(*placement)
         except (NonFiniteOutput, RuntimeError, MemoryError) as error:
             if not isinstance(error, NonFiniteOutput) and not _is_out_of_memory(error):
                 raise
-            fallback = _fallback(*placement, error) if attempt == 0 else None
+            fallback = None if retry else _fallback(*placement, error)
             if fallback is None and isinstance(error, NonFiniteOutput):
                 raise
             logger.warning("GPEN on %s (%s) failed: %s", placement[0], placement[1], error)
@@ -136,27 +162,18 @@ def _restore_with_retry(
             break
         placement = fallback
         _free_memory(cache)
-    return RestoreOutcome(
-        image,
-        model=path.stem,
-        warning="GPEN skipped: out of memory, also after one retry with less memory. "
-        "Free memory, pick a smaller GPEN model, or run GPEN on the CPU (--use-cpu gpen).",
+    raise GPENError(_out_of_memory_advice(placement[0], retry))
+
+
+def _out_of_memory_advice(device: torch.device, retried: bool) -> str:
+    """What to do after running out of memory on ``device``: the CPU advice only where it is not the CPU already."""
+    if device.type == "cpu":
+        tried = "also after one retry on the CPU" if retried else "on the CPU"
+        return f"out of memory {tried}. Free memory (close other programs) or pick a smaller GPEN model."
+    return (
+        "out of memory, also after one retry with less memory. "
+        "Free memory, pick a smaller GPEN model, or run GPEN on the CPU (--use-cpu gpen)."
     )
-
-
-def _restore_once(
-    image: np.ndarray,
-    options: RestoreOptions,
-    env: Environment,
-    path: Path,
-    cache: ModelCache,
-    progress: Progress | None,
-    device: torch.device,
-    precision: str,
-) -> RestoreOutcome:
-    model = cache.get(path, device, precision)
-    restored, faces = restore_faces(image, model, weights_dir=env.weights_dir, progress=progress, **options.pipeline_options())
-    return RestoreOutcome(restored, faces, path.stem)
 
 
 def _fallback(device: torch.device, precision: str, error: Exception) -> tuple[torch.device, str] | None:

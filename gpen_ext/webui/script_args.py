@@ -4,7 +4,8 @@ The WebUI hands an AlwaysVisible script its arguments as a flat list, from the U
 ``alwayson_scripts``, in the order of ``GPENArgs``' fields: ``enabled``, then each per-image option
 of the table (a number preceded by its "override" flag), e.g.
 ``"args": [true, "GPEN-BFR-2048", true, 0.8, "all"]``. API users may instead send one mapping,
-``"args": [{"enabled": true, "visibility": 0.8}]``, where giving a number implies its override.
+``"args": [{"visibility": 0.8}]``, where giving a number implies its override; naming GPEN's
+arguments turns it on unless they say ``"enabled": false``.
 Every per-image value may be ``Settings`` (``FROM_SETTINGS``; numbers: override off), which defers
 to Settings › GPEN when the image is made.
 """
@@ -22,6 +23,8 @@ from .settings import GPENSettings
 ENABLED_KEY = OPTION_BY_NAME["model"].infotext
 """The infotext key whose presence means GPEN was on (its value is the model used)."""
 PASTE_FIELD_NAMES = tuple(option.infotext for option in options_where("per_image") if option.infotext)
+INFOTEXT_RESULT = "GPEN result"
+"""Extras only: what GPEN did (``restored 2 faces``, ``found no face``); generations say it in a comment."""
 
 
 def _fields() -> list[tuple[str, type, Any]]:
@@ -38,11 +41,12 @@ def _fields() -> list[tuple[str, type, Any]]:
 def _from_script_args(cls: type, args: Sequence[Any]) -> Any:
     """Parse positional values or a single mapping of names; raise ``GPENError`` on bad values.
 
-    ``None`` (what the WebUI passes for arguments a caller left out) means the default.
+    ``None`` (what the WebUI passes for arguments a caller left out) means the default. A
+    mapping means enabled unless it says otherwise: whoever names GPEN's options wants GPEN.
     """
     names = [f.name for f in fields(cls)]
     named = bool(args) and isinstance(args[0], Mapping)
-    given = dict(args[0]) if named else dict(zip(names, args))
+    given = {"enabled": True, **args[0]} if named else dict(zip(names, args))
     given = {name: value for name, value in given.items() if value is not None}
     unknown = sorted(set(given) - set(names))
     if unknown:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,9 +17,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import RECIPE_MODEL, gpen_processing, txt2img_runner
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from modules import devices, postprocessing, processing, script_callbacks, scripts, scripts_postprocessing, shared
+import webui as webui_launch
+from modules import devices, postprocessing, processing, scripts, scripts_postprocessing, shared
 from PIL import Image
 
 UNTOUCHED_FROM_ROW = 0.6
@@ -57,8 +58,7 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
     assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto"] * 2
-    assert shared.state.textinfo == "GPEN: face 1/1"
-    assert p.comments == {}
+    assert p.comments == {"GPEN restored 1 face": 1}
 
 
 def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -103,7 +103,7 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto, GPEN result: restored 1 face"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -129,20 +129,25 @@ def test_extras_batch_restores_the_upright_image_it_is_given(gpen_model: Path, p
     args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL, "mask": "feather"}})
     ((result, infotext),) = postprocessing.run_postprocessing(runner, 2, None, None, str(folder), *args)
     assert_face_restored_only(portrait, np.asarray(result))
-    assert infotext.endswith("GPEN faces: all, GPEN mask: feather")
+    assert infotext.endswith("GPEN faces: all, GPEN mask: feather, GPEN result: restored 1 face")
 
 
-def api_client() -> TestClient:
-    app = FastAPI()
-    script_callbacks.app_started_callback(None, app)
-    return TestClient(app)
+def api_client(api: bool = True, nowebui: bool = False) -> TestClient:
+    """A client of the server the WebUI starts with these flags (default ``--api``)."""
+    shared.cmd_opts.api, shared.cmd_opts.nowebui = api, nowebui
+    return TestClient(webui_launch.start())
 
 
-def test_api_routes_only_with_api_flag_and_behind_api_auth(gpen_model: Path) -> None:
-    shared.cmd_opts.api = False
-    assert api_client().get("/gpen/v1/models").status_code == 404
-    shared.cmd_opts.api, shared.cmd_opts.api_auth = True, "alice:secret,bob:hunter2"
-    client = api_client()
+@pytest.mark.parametrize("api, nowebui, served", [(False, False, False), (True, False, True), (False, True, True)])
+def test_api_routes_whenever_the_webui_serves_its_api(gpen_model: Path, api: bool, nowebui: bool, served: bool) -> None:
+    """``--api`` or ``--nowebui`` (API only); the browser UI alone has no API."""
+    assert api_client(api, nowebui).get("/gpen/v1/models").status_code == (200 if served else 404)
+
+
+@pytest.mark.parametrize("nowebui", [False, True])
+def test_api_routes_behind_api_auth(gpen_model: Path, nowebui: bool) -> None:
+    shared.cmd_opts.api_auth = "alice:secret,bob:hunter2"
+    client = api_client(api=not nowebui, nowebui=nowebui)
     assert client.get("/gpen/v1/models").status_code == 401
     assert client.get("/gpen/v1/models", auth=("bob", "wrong")).status_code == 401
     assert client.get("/gpen/v1/models", auth=("bob", "hunter2")).status_code == 200
@@ -192,6 +197,22 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
 
 
+def test_no_face_found_is_said_where_the_user_looks(gpen_model: Path, caplog) -> None:
+    """Extras' info, the generation's comments and the console say it; the infotext still records the settings."""
+    no_face = np.full((256, 256, 3), 128, np.uint8)
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "all", "auto"])
+    runner = extras_runner()
+    args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL}})
+    with caplog.at_level(logging.INFO, logger="gpen"):
+        (image,), (infotext,) = processing.process_images(p, [no_face])
+        ((extras_image, extras_info),) = postprocessing.run_postprocessing(runner, 0, Image.fromarray(no_face), None, None, *args)
+    assert np.array_equal(np.asarray(image), no_face) and np.array_equal(np.asarray(extras_image), no_face)
+    assert p.comments == {"GPEN found no face": 1}
+    assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto"
+    assert extras_info == "GPEN result: found no face"
+    assert caplog.text.count("GPEN found no face") == 2
+
+
 def test_mask_from_settings_or_accordion_reaches_the_pipeline(
     gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,4 +231,4 @@ def test_mask_from_settings_or_accordion_reaches_the_pipeline(
     p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "feather"], runner)
     (image,), (infotext,) = processing.process_images(p, [portrait])
     assert_face_restored_only(portrait, np.asarray(image))
-    assert infotext.endswith("GPEN mask: feather") and p.comments == {}
+    assert infotext.endswith("GPEN mask: feather") and p.comments == {"GPEN restored 1 face": 1}

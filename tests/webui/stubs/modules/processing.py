@@ -30,9 +30,20 @@ def create_infotext(p: StableDiffusionProcessing) -> str:
 
 
 def process_images(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> tuple[list[Image.Image], list[str]]:
-    """Mirrors ``process_images_inner`` after sampling: for each decoded sample, ``restore_faces`` when
-    "Restore faces" is on, then the scripts' ``postprocess_image``, then the infotext."""
+    """Mirrors one batch of ``process_images_inner``, in the job that ``call_queue.wrap_gradio_gpu_call``
+    begins and ends: the job counters and Skip/Interrupt checks before the batch, ``nextjob()`` after
+    sampling, then for each decoded sample ``restore_faces`` when "Restore faces" is on, the scripts'
+    ``postprocess_image`` and the infotext."""
+    shared.state.begin(job="txt2img")
     p.scripts.process(p)
+    if shared.state.job_count == -1:
+        shared.state.job_count = 1  # p.n_iter
+    if shared.state.skipped:
+        shared.state.skipped = False
+    if shared.state.interrupted or shared.state.stopping_generation:
+        shared.state.end()
+        return [], []
+    shared.state.nextjob()
     images, infotexts = [], []
     for sample in samples:
         if p.restore_faces:
@@ -41,4 +52,5 @@ def process_images(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> t
         p.scripts.postprocess_image(p, pp)
         images.append(pp.image)
         infotexts.append(create_infotext(p))
+    shared.state.end()
     return images, infotexts

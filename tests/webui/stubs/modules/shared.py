@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from modules import options
+from modules import options, shared_state
 
 OptionInfo = options.OptionInfo
-
-
-class State:
-    """Mirrors ``modules/shared_state.State``: the job fields a script may set while it works."""
-
-    skipped = False
-    interrupted = False
-    job = ""
-    textinfo = None
 
 
 def webui_options(config_file: str | None = None) -> options.Options:
@@ -35,16 +26,17 @@ def webui_options(config_file: str | None = None) -> options.Options:
 
 
 def default_cmd_opts() -> argparse.Namespace:
-    """The flags of ``modules/cmd_args.py`` the extension reads, at their defaults."""
+    """The flags of ``modules/cmd_args.py`` the extension reads, at their defaults (``--api`` and
+    ``--nowebui`` are ``store_true``: off unless given)."""
     return argparse.Namespace(
         use_cpu=[], lowvram=False, medvram=False, skip_install=False, disable_safe_unpickle=False, gpen_models_path=None,
-        api=True, api_auth=None,
+        api=False, nowebui=False, api_auth=None,
     )
 
 
 opts = webui_options()
 cmd_opts = default_cmd_opts()
-state = State()
+state = shared_state.State()
 face_restorers: list = []
 models_path = "models"
 
@@ -52,5 +44,5 @@ models_path = "models"
 def reset(new_models_path: str, config_file: str) -> None:
     """Test-only: a fresh WebUI process with ``models_path`` at ``new_models_path`` and settings saved in ``config_file``."""
     global opts, cmd_opts, state, models_path
-    opts, cmd_opts, state, models_path = webui_options(config_file), default_cmd_opts(), State(), new_models_path
+    opts, cmd_opts, state, models_path = webui_options(config_file), default_cmd_opts(), shared_state.State(), new_models_path
     face_restorers.clear()
