@@ -5,6 +5,8 @@ is checked before the first image: a problem there is one message and exit statu
 image is independent: a bad file is reported in one line and skipped, the others are still
 done, and the exit status says whether every image succeeded (0) or some failed (1). An image
 where no face was restored is copied byte for byte; a restored one keeps the input's metadata.
+
+``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx_export``).
 """
 from __future__ import annotations
 
