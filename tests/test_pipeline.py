@@ -4,7 +4,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from pipeline_helpers import BrightenRestorer, IdentityRestorer, box_slices, load, max_adjacent_jump, psnr
+from pipeline_helpers import (
+    BrightenRestorer,
+    IdentityRestorer,
+    box_slices,
+    load,
+    max_adjacent_jump,
+    psnr,
+)
 from skimage.data import astronaut
 
 from gpen_ext.errors import DetectorError, GPENError, ImageError
@@ -66,7 +73,7 @@ def test_brightened_faces_blend_without_a_seam(test_images_dir, name: str) -> No
 def test_seam_criterion_catches_a_hard_edged_mask(monkeypatch) -> None:
     hard = np.zeros((masks.MASK_SIZE, masks.MASK_SIZE), np.float32)
     hard[40:-40, 40:-40] = 1
-    monkeypatch.setattr(masks, "feather_mask", lambda: hard)
+    monkeypatch.setattr(masks, "landmark_mask", lambda points, min_feather: hard)
     jump, applied = seam_check(astronaut() // 4 * 3)
     assert jump > SEAM_FRACTION * applied
 
@@ -186,12 +193,27 @@ def test_face_selection_options(test_images_dir) -> None:
     _, largest = restore_faces(image, model, faces="largest", **OFFLINE)
     areas = [(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]) for r in largest]
     assert [r.restored for r in largest] == [a == max(areas) for a in areas]
-    _, center = restore_faces(image, model, faces="center", **OFFLINE)
-    assert sum(r.restored for r in center) == 1
     _, sized = restore_faces(image, model, min_face_size=40, **OFFLINE)
     for report in sized:
         small = min(report.box[2] - report.box[0], report.box[3] - report.box[1]) < 40
         assert report.restored != small and (report.reason == "smaller than min_face_size (40 px)") == small
+
+
+def test_center_selects_the_face_nearest_the_middle() -> None:
+    """Three copies of the astronaut's face side by side, the largest on the left, the first one
+    found on the left: ``center`` must take the one pasted in the middle."""
+    import cv2
+
+    face = astronaut()[0:260, 110:370]
+    canvas = np.full((420, 1260, 3), 128, np.uint8)
+    canvas[0:312, 0:312] = cv2.resize(face, (312, 312))
+    canvas[80:340, 500:760] = face  # centred on the canvas's middle column (630)
+    canvas[80:340, 990:1250] = face
+    _, reports = restore_faces(canvas, IdentityRestorer(), faces="center", **OFFLINE)
+    assert len(reports) == 3
+    (chosen,) = [r for r in reports if r.restored]
+    assert 500 < chosen.box[0] < chosen.box[2] < 760
+    assert all(r.reason == "not selected (faces=center)" for r in reports if not r.restored)
 
 
 def test_visibility_scales_the_change() -> None:

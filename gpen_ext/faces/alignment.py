@@ -100,8 +100,7 @@ def warp(source: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int], inte
 
     Only the part of ``source`` that the output sees is read, so warping a face out of an 8K
     photo costs the face, not the photo. Where the warp shrinks strongly that part is first
-    reduced with area averaging (cv2.warpAffine has no area mode), which also replaces GPEN's
-    ad-hoc 3x3 blur for small faces.
+    reduced with area averaging (cv2.warpAffine has no area mode).
     """
     inverse = cv2.invertAffineTransform(matrix)
     region = bounding_rect(inverse, out_size[0], out_size[1], source.shape[:2], margin=3)
@@ -133,6 +132,10 @@ class FaceAlignment:
     def from_landmarks(cls, landmarks: np.ndarray, size: int) -> FaceAlignment:
         """Fit GPEN's template at ``size`` to five (x, y) landmarks in image pixels."""
         return cls(similarity_transform(np.asarray(landmarks, np.float64), face_template(size)), size)
+
+    def to_crop(self, points: np.ndarray) -> np.ndarray:
+        """(N, 2) image points in crop pixels."""
+        return points @ self.matrix[:, :2].T + self.matrix[:, 2]
 
     @property
     def inverse(self) -> np.ndarray:

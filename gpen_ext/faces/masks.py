@@ -5,15 +5,22 @@ their shapes are defined relative to the face, as in GPEN, which builds them at 
 
 * ``parsing``: GPEN's own mask. ParseNet labels the *restored* face; skin, features, hair and
   neck are kept, background, hat and clothes are not; a border is cleared and the result blurred
-  (``face_enhancement.py``). It is multiplied by the feather mask, so it always fades to zero
+  (``face_enhancement.py``). It is multiplied by a disc inside the crop, so it always fades to zero
   well inside the crop: the crop's square edge, GPEN's visible rectangle (GPEN#108, #126), can
   never show.
-* ``feather``: used when the parser's weights are absent. A disc that covers the whole face
-  and falls smoothly (smoothstep) to exactly zero before the crop edge, so the paste has no
-  step anywhere, also for tiny faces whose crop covers only ~70 image pixels.
+* ``feather``: the fallback when ParseNet cannot be had. A conservative face region drawn from
+  the face's five landmarks in the aligned crop: an ellipse from above the brows to the chin and
+  from cheek to cheek, at full weight inside and falling smoothly (smoothstep) to exactly zero on
+  its outline, so nothing beyond the face (background, hair, ears, neck) is ever pasted, and the
+  paste has no step anywhere. Hair, ears and the forehead's top are left as they were.
+
+``auto`` is ``parsing`` when ParseNet's weights are on disk or can be downloaded (once, to the
+same folder as the detector's), else ``feather``; that fallback is logged once per process and
+``MASK_FALLBACK`` lets the WebUI show it once.
 """
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 
@@ -25,11 +32,24 @@ import torch.nn.functional as F
 from ..errors import DetectorError, GPENError
 from . import facexlib_models
 
+logger = logging.getLogger("gpen")
+
 MASK_SIZE = 512
 MASK_MODES = ("auto", "parsing", "feather")
-# Radii of the feather disc, as fractions of half the crop: full weight inside, zero outside.
-FEATHER_INNER = 0.62
-FEATHER_OUTER = 0.96
+# Radii of the disc that bounds the parsing mask, as fractions of half the crop: full weight inside, zero outside.
+DISC_INNER = 0.62
+DISC_OUTER = 0.96
+# The landmark face region (``feather``), in units of the face's own geometry: ``across`` is the eye
+# distance, ``down`` the distance from the eyes' midpoint to the mouth's. The outline reaches
+# FACE_HALF_WIDTH x across to each side of the eyes-mouth axis (cheek to cheek), FACE_TOP x down above
+# the eyes (above the brows) and FACE_BOTTOM x down below the mouth (the chin); weight is full inside
+# FACE_FULL of that outline.
+FACE_HALF_WIDTH = 1.0
+FACE_TOP = 0.65
+FACE_BOTTOM = 0.75
+FACE_FULL = 0.65
+# The fall-off is at least this many image pixels wide (inward), so a small face's paste has no visible step.
+MIN_FEATHER_PX = 10.0
 # GPEN's face_parsing.py MASK_COLORMAP: 0 background, 14 hat and 18 cloth are left out.
 PARSING_CLASSES = 19
 PARSING_KEEP = np.ones(PARSING_CLASSES, dtype=np.float32)
@@ -39,26 +59,56 @@ PARSING_BORDER = 26
 PARSING_BLUR = ((101, 101), 4.0)
 
 
+def smoothstep(t: np.ndarray) -> np.ndarray:
+    """0 below 0, 1 above 1, and a curve with zero slope at both ends between (no visible edge)."""
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
 @lru_cache(maxsize=1)
-def feather_mask() -> np.ndarray:
-    """The MASK_SIZE x MASK_SIZE feather disc, float32 in [0, 1] (read-only)."""
+def crop_disc() -> np.ndarray:
+    """The MASK_SIZE x MASK_SIZE disc that bounds every parsing mask, float32 in [0, 1] (read-only)."""
     centre = (MASK_SIZE - 1) / 2
     axis = (np.arange(MASK_SIZE, dtype=np.float32) - centre) / (MASK_SIZE / 2)
     radius = np.hypot(axis[np.newaxis, :], axis[:, np.newaxis])
-    t = np.clip((FEATHER_OUTER - radius) / (FEATHER_OUTER - FEATHER_INNER), 0.0, 1.0)
-    mask = t * t * (3 - 2 * t)
+    mask = smoothstep((DISC_OUTER - radius) / (DISC_OUTER - DISC_INNER))
     mask.flags.writeable = False
     return mask
 
 
+def landmark_mask(points: np.ndarray, min_feather: float = 0.0) -> np.ndarray:
+    """The conservative face region of five landmarks given in the MASK_SIZE frame, float32 in [0, 1].
+
+    An ellipse in the face's own frame (its axis through the eyes' and the mouth's midpoints, so
+    a tilted or turned face gets a tilted region), full weight inside, zero on and beyond the
+    outline; the fall-off is at least ``min_feather`` mask pixels wide across the face.
+    """
+    eyes, mouth = (points[0] + points[1]) / 2, (points[3] + points[4]) / 2
+    down = mouth - eyes
+    length = float(np.hypot(*down))
+    unit_down = down / length
+    unit_across = np.array([-unit_down[1], unit_down[0]])
+    half_width = FACE_HALF_WIDTH * float(np.hypot(*(points[1] - points[0])))
+    top, bottom = -FACE_TOP * length, length * (1 + FACE_BOTTOM)
+    centre = eyes + unit_down * (top + bottom) / 2
+    x = (np.arange(MASK_SIZE, dtype=np.float32) - np.float32(centre[0]))[np.newaxis, :]
+    y = (np.arange(MASK_SIZE, dtype=np.float32) - np.float32(centre[1]))[:, np.newaxis]
+    across, along = unit_across / half_width, unit_down / ((bottom - top) / 2)
+    u = x * np.float32(across[0]) + y * np.float32(across[1])
+    v = x * np.float32(along[0]) + y * np.float32(along[1])
+    radius = np.sqrt(u * u + v * v)
+    full = min(FACE_FULL, max(0.0, 1.0 - min_feather / half_width))
+    return smoothstep((1.0 - radius) / (1.0 - full)).astype(np.float32)
+
+
 def parsing_mask(labels: np.ndarray) -> np.ndarray:
-    """GPEN's blend mask from ParseNet labels (MASK_SIZE x MASK_SIZE ints), limited to the feather disc."""
+    """GPEN's blend mask from ParseNet labels (MASK_SIZE x MASK_SIZE ints), limited to the crop disc."""
     mask = PARSING_KEEP[labels]
     border = PARSING_BORDER
     mask[:border], mask[-border:], mask[:, :border], mask[:, -border:] = 0, 0, 0, 0
     for _ in range(2):
         mask = cv2.GaussianBlur(mask, *PARSING_BLUR)
-    return mask * feather_mask()
+    return mask * crop_disc()
 
 
 class FaceParser:
@@ -83,27 +133,70 @@ class FaceParser:
         return [parsing_mask(labels) for labels in self.labels(faces)]
 
 
+class FallbackNotice:
+    """That ``auto`` fell back to the landmark mask in this process: logged once, and handed once to the WebUI.
+
+    The WebUI calls ``take()`` after a restoration and shows the message (once per start) where
+    the user looks; scripts see it in the log. A failed download is not retried until a restart,
+    so an offline WebUI does not wait for the network on every image.
+    """
+
+    def __init__(self) -> None:
+        self.message = ""
+        self.taken = False
+        self.download_failed = False
+
+    def record(self, message: str) -> None:
+        if not self.message:
+            self.message = message
+            logger.warning(message)
+
+    def take(self) -> str:
+        """The fallback's message the first time it is asked for after a fallback; '' otherwise."""
+        if not self.message or self.taken:
+            return ""
+        self.taken = True
+        return self.message
+
+
+MASK_FALLBACK = FallbackNotice()
+
+
 def get_parser(
     mask: str, weights_dir: str | os.PathLike | None, device: torch.device, allow_download: bool
 ) -> FaceParser | None:
-    """The parser that ``mask`` asks for: None for ``feather``, or for ``auto`` when its weights are not on disk."""
+    """The parser that ``mask`` asks for, or None for the landmark mask (``feather``, or ``auto`` without ParseNet).
+
+    ParseNet's weights are found or fetched like the detector's (the same folder, downloaded
+    once when allowed); ``parsing`` without them is a DetectorError naming ``feather``.
+    """
     if mask not in MASK_MODES:
         raise GPENError(f"unknown mask {mask!r}: choose one of {', '.join(MASK_MODES)}")
     if mask == "feather":
         return None
+    fetch = allow_download and not (mask == "auto" and MASK_FALLBACK.download_failed)
     try:
-        path = facexlib_models.resolve_weights(
-            facexlib_models.PARSENET_WEIGHTS, weights_dir, allow_download and mask == "parsing"
+        path = facexlib_models.resolve_weights(facexlib_models.PARSENET_WEIGHTS, weights_dir, fetch)
+        return FaceParser(facexlib_models.load_parsenet(path, device))
+    except DetectorError as error:
+        if mask == "parsing":
+            raise
+        MASK_FALLBACK.download_failed |= fetch
+        MASK_FALLBACK.record(
+            f"GPEN: face parsing unavailable ({error}); faces are blended with the landmark face region "
+            "(mask 'feather'), which leaves hair, ears and the top of the forehead as they were"
         )
-    except DetectorError:
-        if mask == "auto":
-            return None
-        raise
-    return FaceParser(facexlib_models.load_parsenet(path, device))
+        return None
 
 
-def face_masks(parser: FaceParser | None, restored: torch.Tensor) -> list[np.ndarray]:
-    """The blend mask of each restored face: parsed when a parser is given, else the feather disc."""
+def face_masks(
+    parser: FaceParser | None, restored: torch.Tensor, landmarks: list[np.ndarray], image_scales: list[float]
+) -> list[np.ndarray]:
+    """The blend mask of each restored face: parsed when a parser is given, else the landmark face region.
+
+    ``landmarks``: each face's five points in the MASK_SIZE frame over its crop; ``image_scales``:
+    image pixels per mask pixel for each face.
+    """
     if parser is None:
-        return [feather_mask()] * restored.shape[0]
+        return [landmark_mask(points, MIN_FEATHER_PX / scale) for points, scale in zip(landmarks, image_scales)]
     return parser.masks(restored)

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 
 from ..errors import GPENError, NonFiniteOutput
-from .alignment import FaceAlignment
-from .blending import paste_face
+from .alignment import FaceAlignment, affine_scale
+from .blending import PastedWeights, paste_face, soften_small_face
 from .detection import Detection, FaceDetector, detect_faces, get_detector
 from .images import LUMA_WEIGHTS, color_view, unit_scale, validate_image
-from .masks import FaceParser, face_masks, get_parser
+from .masks import MASK_SIZE, FaceParser, face_masks, get_parser
+from .plausibility import screen_detections
 
 FACE_CHOICES = ("all", "largest", "center")
 STOPPED = "stopped before its turn"
@@ -30,7 +31,11 @@ STAGES = ("detection", "alignment", "model", "mask", "paste")
 
 @dataclass
 class FaceReport:
-    """What happened to one detected face (indices count faces left to right)."""
+    """What happened to one detected face (indices count faces left to right).
+
+    ``reason`` says why a face was not restored; ``mask`` which blend mask a restored face got
+    (``parsing`` or ``feather``).
+    """
 
     index: int
     box: tuple[float, float, float, float]
@@ -38,6 +43,7 @@ class FaceReport:
     landmarks: list[tuple[float, float]]
     restored: bool = False
     reason: str = ""
+    mask: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON types, coordinates rounded to 0.1 px."""
@@ -62,10 +68,10 @@ class StageTimer:
             self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 
-def face_report(index: int, detection: Detection) -> FaceReport:
+def face_report(index: int, detection: Detection, reason: str) -> FaceReport:
     box = tuple(float(v) for v in detection.box)
     landmarks = [(float(x), float(y)) for x, y in detection.landmarks]
-    return FaceReport(index, box, detection.score, landmarks)  # type: ignore[arg-type]
+    return FaceReport(index, box, detection.score, landmarks, reason=reason)  # type: ignore[arg-type]
 
 
 def box_area(report: FaceReport) -> float:
@@ -81,10 +87,10 @@ def distance_to(report: FaceReport, point: tuple[float, float]) -> float:
 def select_faces(
     reports: list[FaceReport], faces: str | int, min_face_size: float, image_shape: tuple[int, ...]
 ) -> list[FaceReport]:
-    """The reports of the faces to restore; every other report gets its reason."""
+    """The reports of the faces to restore; every other report gets its reason (screened-out faces have theirs)."""
     for report in reports:
         x0, y0, x1, y1 = report.box
-        if min(x1 - x0, y1 - y0) < min_face_size:
+        if not report.reason and min(x1 - x0, y1 - y0) < min_face_size:
             report.reason = f"smaller than min_face_size ({min_face_size:g} px)"
     candidates = [report for report in reports if not report.reason]
     if faces == "largest" and candidates:
@@ -194,7 +200,7 @@ def restore_faces(
     with timer("detection"):
         found = detect_faces(color_view(image), get_detector(detector, weights_dir, device, allow_download), confidence)
     found.sort(key=lambda detection: detection.box[0] + detection.box[2])
-    reports = [face_report(index, detection) for index, detection in enumerate(found)]
+    reports = [face_report(index, *found_face) for index, found_face in enumerate(zip(found, screen_detections(found)))]
     chosen = select_faces(reports, faces, min_face_size, image.shape)
     output = image.copy()
     if not chosen or visibility == 0:
@@ -202,14 +208,16 @@ def restore_faces(
     with timer("mask"):
         parser = get_parser(mask, weights_dir, device, allow_download)
     done = 0
+    pasted = PastedWeights()
     for batch in chunks(chosen, batch_size or default_batch_size(model.size)):  # type: ignore[attr-defined]
         if should_stop is not None and should_stop():
             for report in chosen[done:]:
                 report.reason = STOPPED
             break
-        restore_batch(image, output, batch, model, parser, visibility, timer)
+        restore_batch(image, output, batch, model, parser, visibility, timer, pasted)
         for report in batch:
             report.restored = True
+            report.mask = "feather" if parser is None else "parsing"
             done += 1
             if progress is not None:
                 progress(done, len(chosen))
@@ -232,6 +240,7 @@ def restore_batch(
     parser: FaceParser | None,
     visibility: float,
     timer: StageTimer,
+    pasted: PastedWeights,
 ) -> None:
     """Align, restore, mask and paste one batch of faces (crops come from ``image``, pastes go to ``output``)."""
     size = model.size  # type: ignore[attr-defined]
@@ -243,7 +252,10 @@ def restore_batch(
             restored = check_finite(model(inputs), model)
             faces = model_output(restored, color_view(image))
     with timer("mask"):
-        masks = face_masks(parser, restored)
+        landmarks = [(alignment.to_crop(np.array(r.landmarks)) + 0.5) * (MASK_SIZE / size) - 0.5 for r, alignment in zip(batch, alignments)]
+        scales = [affine_scale(alignment.inverse) * size / MASK_SIZE for alignment in alignments]
+        masks = face_masks(parser, restored, landmarks, scales)
     with timer("paste"):
-        for face, mask, alignment in zip(faces, masks, alignments):
-            paste_face(color_view(output), face, mask, alignment, visibility)
+        for report, face, mask, alignment in zip(batch, faces, masks, alignments):
+            face = soften_small_face(face, report.box)
+            paste_face(color_view(output), color_view(image), face, mask, alignment, visibility, pasted)

@@ -17,6 +17,10 @@ logger = logging.getLogger("gpen")
 Notify = Callable[[str], object]
 MARKUP = str.maketrans({"<": "‹", ">": "›", "&": "+", "\n": " "})
 UNEXPECTED = "GPEN failed unexpectedly; the image is unchanged. The console has the details."
+MASK_FALLBACK_NOTICE = (
+    "GPEN: no face parser (parsing_parsenet.pth), so faces are blended with the landmark face region; "
+    "hair is left as it was. The console says why."
+)
 
 
 def plain_line(text: str) -> str:

@@ -131,8 +131,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "mask", str, "auto", "GPEN mask",
-        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck), feather = a "
-        "soft disc; auto = parsing when models/GFPGAN holds parsing_parsenet.pth, else feather",
+        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; fetched once "
+        "into models/GFPGAN), feather = the face from brows to chin only, no download, hair left as it was; "
+        "auto = parsing, or feather when it cannot be had",
         choices=MASK_MODES, per_image=True, infotext="GPEN mask", xyz=True,
     ),
     Option(

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ..errors import GPENError, NonFiniteOutput
+from ..faces import masks
 from ..faces.pipeline import STOPPED, FaceReport, check_options, restore_faces
-from .messages import UNEXPECTED, Notify, logger, report_warning, short_message
+from .messages import MASK_FALLBACK_NOTICE, UNEXPECTED, Notify, logger, report_warning, short_message
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
 from .options import option_fields, options_where, table_dataclass
@@ -139,6 +140,8 @@ def restore_safely(
         report_warning(outcome.warning, notify, outcome.notice)
     else:
         logger.info("GPEN %s", outcome.summary())
+    if masks.MASK_FALLBACK.take() and notify is not None:  # once per start; the console has the details
+        notify(MASK_FALLBACK_NOTICE)
     return outcome
 
 

