@@ -50,6 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--system-malloc", action="store_true", help="leave glibc malloc as it is (default: keep freed memory)"
     )
+    parser.add_argument(
+        "--backend", default="torch", choices=("torch", "onnxruntime"),
+        help="onnxruntime: also time the exported ONNX model (same size, precision, threads)",
+    )
     return parser.parse_args(argv)
 
 
@@ -155,9 +159,15 @@ def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor,
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.backend == "onnxruntime":
+        from . import onnx_backend  # imports this module's timing helpers
+
+        args.dtype = onnx_backend.onnx_dtype(args)
     ours, output = measure_in_child(args, original=False)
     original = measure_in_child(args, original=True) if args.original else None
     result = report(args, ours, output, original)
+    if args.backend == "onnxruntime":
+        result |= onnx_backend.compare(args, ours.ms_per_face, output)
     for key, value in result.items():
         print(f"{key:>22}: {value}")
     print(json.dumps(result))

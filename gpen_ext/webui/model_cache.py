@@ -35,7 +35,7 @@ class ModelCache:
         model = self._models.pop(key, None)
         if model is None:
             model = load_model(path, device=device, dtype=precision)
-        self._models[key] = model.move_to(device)
+        self._models[key] = model.to(device)
         while len(self._models) > self.capacity:
             self._models.popitem(last=False)
         return model
@@ -49,7 +49,7 @@ class ModelCache:
         if any(model.device.type != "cpu" for model in self._models.values()):
             facexlib_models.release_networks()
         for model in self._models.values():
-            model.move_to("cpu")
+            model.to("cpu")
 
     def clear(self) -> None:
         """Forget every model and the detector/parser networks (after an out-of-memory error, before retrying)."""
