@@ -5,6 +5,8 @@ is checked before the first image: a problem there is one message and exit statu
 image is independent: a bad file is reported in one line and skipped, the others are still
 done, and the exit status says whether every image succeeded (0) or some failed (1). An image
 where no face was restored is copied byte for byte; a restored one keeps the input's metadata.
+
+``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx_export``).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from .faces.pipeline import (
     restore_faces,
 )
 from .model.loading import DTYPE_NAMES, load_model
+from .model.onnx_export import export_onnx
 
 RGB8 = np.zeros((1, 1, 3), np.uint8)
 """The pixel type --save-faces writes the model's faces in."""
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="restore the faces in images (files or folders)")
     restore.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
-    restore.add_argument("--model", required=True, type=Path, help="GPEN-BFR checkpoint (.pth / .safetensors)")
+    restore.add_argument("--model", required=True, type=Path, help="GPEN-BFR model (.pth / .safetensors / .onnx)")
     restore.add_argument("--detector", default="retinaface_resnet50", choices=DETECTOR_NAMES)
     restore.add_argument("--weights-dir", type=Path, help="folder of facexlib's detection/parsing weights")
     restore.add_argument("--no-download", action="store_true", help="never download missing facexlib weights")
@@ -75,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="also save each face as the model produced it (aligned, model size, before it is blended "
         "back into the image) in OUTDIR/faces",
     )
+    export = commands.add_parser("export", help="write a GPEN-BFR checkpoint as ONNX (facefusion's I/O convention)")
+    export.add_argument("checkpoint", type=Path, help="GPEN-BFR checkpoint (.pth / .pt / .safetensors)")
+    export.add_argument("-o", "--output", required=True, type=Path, help="the .onnx file to write")
+    export.add_argument("--fp16", action="store_true", help="convolutions in fp16 (for GPUs); input and output stay float32")
     return parser
 
 
@@ -193,7 +200,20 @@ def run_restore(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    """The ``export`` command; the exit status."""
+    try:
+        result = export_onnx(args.checkpoint, args.output, fp16=args.fp16)
+    except (GPENError, OSError) as error:
+        print(f"gpen: error: {error}", file=sys.stderr)
+        return 2
+    precision = str(result.dtype).removeprefix("torch.")
+    print(f"wrote {result.path} (GPEN-BFR-{result.size}, {precision}, {result.file_bytes / 2**20:.0f} MiB) "
+          f"in {result.seconds:.1f} s")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()  # this process exists to run GPEN: reuse big buffers instead of re-faulting them
-    return run_restore(args)
+    return run_export(args) if args.command == "export" else run_restore(args)

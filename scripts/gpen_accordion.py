@@ -31,7 +31,7 @@ class GPENScript(scripts.Script):
         return scripts.AlwaysVisible
 
     def ui(self, is_img2img: bool) -> list[gr.components.Component]:
-        models_dir = environment_from_webui(shared, devices).models_dir
+        models_dir = environment_from_webui(shared, devices).model_folders
         with InputAccordion(False, label="GPEN", elem_id=self.elem_id("enabled")) as enabled:
             controls = per_image_controls(models_dir, self.elem_id)
         self.infotext_fields = paste_fields(enabled, controls)
@@ -52,7 +52,7 @@ class GPENScript(scripts.Script):
             if not gpen.enabled:
                 return
             options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
-            model = resolve_model_name(environment_from_webui(shared, devices).models_dir, options.model)
+            model = resolve_model_name(environment_from_webui(shared, devices).model_folders, options.model)
         except GPENError as error:
             report_skipped(error, p.comment)  # no image will be restored: no infotext
             return

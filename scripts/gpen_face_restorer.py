@@ -1,8 +1,6 @@
 """GPEN as a WebUI face restorer (Settings › Face restoration) and the "GPEN" settings section."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import gradio as gr
 import numpy as np
 from modules import devices, face_restoration, script_callbacks, shared
@@ -10,6 +8,7 @@ from modules import devices, face_restoration, script_callbacks, shared
 from gpen_ext.webui.controls import setting_component
 from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import show_in_console
+from gpen_ext.webui.model_files import ModelFolders
 from gpen_ext.webui.options import options_where
 from gpen_ext.webui.safe_restore import RestoreOptions
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
@@ -41,8 +40,8 @@ def on_ui_settings() -> None:
     """Settings › GPEN: one setting per row of the option table, in its order, with its default and hint."""
     section = ("gpen", "GPEN")
 
-    def models_dir() -> Path:
-        return environment_from_webui(shared, devices).models_dir
+    def models_dir() -> ModelFolders:
+        return environment_from_webui(shared, devices).model_folders
 
     for option in options_where("setting"):
         component, args = setting_component(option, models_dir)

@@ -17,7 +17,7 @@ def find_xyz_grid() -> ModuleType | None:
 
 def choices(option: Option) -> Callable[[], list[str]]:
     """The axis values offered for a choice option (model files listed when the plot is set up)."""
-    return lambda: option.choice_list(environment_from_webui(shared, devices).models_dir)
+    return lambda: option.choice_list(environment_from_webui(shared, devices).model_folders)
 
 
 def confirm_choices(option: Option) -> Callable[[object, list], None]:

@@ -139,10 +139,10 @@ def test_a_nonstandard_but_consistent_config_is_inferred() -> None:
 
 
 def test_find_checkpoints_lists_model_files_sorted(tmp_path: Path) -> None:
-    for name in ["b.safetensors", "A.pth", "c.PT", "notes.txt", "model.onnx"]:
+    for name in ["b.safetensors", "A.pth", "c.PT", "notes.txt", "model.onnx", "sd.ckpt"]:
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub.pth").mkdir()
-    assert [path.name for path in find_checkpoints(tmp_path)] == ["A.pth", "b.safetensors", "c.PT"]
+    assert [path.name for path in find_checkpoints(tmp_path)] == ["A.pth", "b.safetensors", "c.PT", "model.onnx"]
     assert find_checkpoints(tmp_path / "missing") == []
 
 

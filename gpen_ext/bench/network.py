@@ -41,16 +41,9 @@ class Timing:
     ms_per_kind: dict[str, float] | None = None
 
 
-Backend = Callable[[argparse.Namespace, GPENConfig, torch.device], torch.nn.Module]
-
-
-def torch_backend(args: argparse.Namespace, config: GPENConfig, device: torch.device) -> torch.nn.Module:
-    """This project's PyTorch network."""
+def torch_model(args: argparse.Namespace, config: GPENConfig, device: torch.device) -> torch.nn.Module:
+    """This project's PyTorch network (what ``--backend onnxruntime`` is compared with)."""
     return build_generator(config, recipe_state_dict(config), device, parse_dtype(args.dtype))
-
-
-BACKENDS: dict[str, Backend] = {"torch": torch_backend}
-"""How ``--backend`` names build the model timed as "ours" (anything with ``.dtype`` mapping images to images)."""
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -58,7 +51,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps")
     parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
-    parser.add_argument("--backend", default="torch", choices=list(BACKENDS))
     parser.add_argument("--batch", type=int, default=1, help="faces per forward pass (times are per face)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--repeat", type=int, default=3, help="timed forward passes after one warm-up (and as many roofline sweeps, interleaved)")
@@ -70,6 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--system-malloc", action="store_true", help="leave glibc malloc as it is (default: keep freed memory)"
+    )
+    parser.add_argument(
+        "--backend", default="torch", choices=("torch", "onnxruntime"),
+        help="onnxruntime: also time the exported ONNX model (same size, precision, threads)",
     )
     return parser.parse_args(argv)
 
@@ -160,7 +156,7 @@ def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Ten
     if original:
         model, dtype = OriginalImage(load_original(args.original, config)), torch.float32
     else:
-        model = BACKENDS[args.backend](args, config, device)
+        model = torch_model(args, config, device)
         dtype = model.dtype
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -223,9 +219,16 @@ def report(args: argparse.Namespace, ours: Timing, output: torch.Tensor, bound: 
 def run(argv: list[str] | None = None) -> dict:
     """Every measurement the arguments ask for, each in its own process; the JSON summary."""
     args = parse_args(argv)
+    if args.backend == "onnxruntime":
+        from . import onnx_backend  # imports this module's timing helpers
+
+        args.dtype = onnx_backend.onnx_dtype(args)
     ours, output, bound = in_child(measure, args, False)
     original = in_child(measure, args, True) if args.original else None
-    return report(args, ours, output, bound, original)
+    result = report(args, ours, output, bound, original)
+    if args.backend == "onnxruntime":
+        result |= onnx_backend.compare(args, ours.ms_per_face, output)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,8 +20,10 @@ from .arch.config import GPENConfig, expected_state_dict
 from .checkpoint_formats import DOWNLOAD_AGAIN, checkpoint_error, load_container
 from .checkpoint_kinds import identify_model
 
-CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".safetensors")
-"""File types listed as models; content decides how a file is read, so any of them may hold any container."""
+ONNX_EXTENSION = ".onnx"
+CHECKPOINT_EXTENSIONS = (".pth", ".pt", ".safetensors", ONNX_EXTENSION)
+"""File types listed as models. Content decides how a .pth/.pt/.safetensors file is read, so any of them may
+hold any container; .onnx files are run with onnxruntime (see ``loading.load_model``)."""
 
 GPEN_ANCHORS = ("generator.style.1.weight", "generator.input.input", "ecd0.0.0.weight", "final_linear.0.weight")
 """Keys every GPEN generator has; two of them under one prefix locate the generator in a wrapped file."""

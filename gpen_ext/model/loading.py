@@ -12,9 +12,10 @@ from torch import nn
 
 from ..errors import GPENError
 from .arch import build_generator
-from .checkpoint import CHECKPOINT_EXTENSIONS, find_checkpoints, infer_config, read_state_dict
+from .checkpoint import CHECKPOINT_EXTENSIONS, ONNX_EXTENSION, find_checkpoints, infer_config, read_state_dict
+from .onnx_model import ONNXGenerator
 
-__all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "find_checkpoints", "load_model", "parse_device", "parse_dtype"]
+__all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "ONNX_EXTENSION", "find_checkpoints", "load_model", "parse_device", "parse_dtype"]
 
 DTYPE_NAMES: dict[str, torch.dtype | None] = {
     "auto": None,
@@ -32,14 +33,19 @@ DEVICE_AVAILABLE = {
 """Availability checks for the common device types; others (xpu, DirectML's privateuseone) pass unchecked."""
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None) -> nn.Module:
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu", dtype: str | torch.dtype | None = None
+) -> nn.Module | ONNXGenerator:
     """Read a GPEN-BFR checkpoint safely, infer its configuration from the weights and build the network.
 
     ``dtype`` is a torch dtype, None, or one of ``DTYPE_NAMES``. Raises ``CheckpointError`` for a bad
-    file and ``GPENError`` for a bad ``device`` or ``dtype``.
+    file and ``GPENError`` for a bad ``device`` or ``dtype``. A ``.onnx`` file is run with onnxruntime
+    in the graph's own precision (``dtype`` is checked, not applied: the file fixes it).
     """
     torch_device = parse_device(device)
     torch_dtype = parse_dtype(dtype)
+    if Path(path).suffix.lower() == ONNX_EXTENSION:
+        return ONNXGenerator(path, torch_device)
     state_dict = read_state_dict(path)
     config = infer_config(state_dict, source=path)
     return build_generator(config, state_dict, device=torch_device, dtype=torch_dtype)

@@ -29,9 +29,9 @@ OPTION_NAMES = tuple(option.name for option in options_where("api"))
 
 def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
-    models = list_models(env.models_dir)
+    models = list_models(env.model_folders)
     try:
-        automatic = resolve_model_name(env.models_dir, settings.model)
+        automatic = resolve_model_name(env.model_folders, settings.model)
     except GPENError:
         automatic = None
     return {

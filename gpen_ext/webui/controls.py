@@ -9,14 +9,14 @@ explanation in gradio's ``info`` line, which A1111 and Forge both render for eve
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import gradio as gr
 
+from .model_files import Folders
 from .options import FROM_SETTINGS, Option, options_where
 
 
-def setting_component(option: Option, models_dir: Callable[[], Path]) -> tuple[type, dict | Callable[[], dict]]:
+def setting_component(option: Option, models_dir: Callable[[], Folders]) -> tuple[type, dict | Callable[[], dict]]:
     """The component class and its arguments for an ``OptionInfo`` of the Settings page.
 
     Choices that depend on the models folder are a function, which the WebUI calls again when
@@ -31,7 +31,7 @@ def setting_component(option: Option, models_dir: Callable[[], Path]) -> tuple[t
     return gr.Dropdown, {"choices": list(option.choices), "info": option.hint}
 
 
-def per_image_controls(models_dir: Path, elem_id: Callable[[str], str]) -> dict[str, gr.components.Component]:
+def per_image_controls(models_dir: Folders, elem_id: Callable[[str], str]) -> dict[str, gr.components.Component]:
     """The per-image options by argument name (``GPENArgs`` order, without ``enabled``).
 
     Each one starts at "as in Settings": a dropdown at ``FROM_SETTINGS``, a number with its

@@ -1,11 +1,18 @@
-"""Which GPEN model files a folder offers, by the name the user picks them with (the file stem)."""
+"""Which GPEN model files a folder offers, by the name the user picks them with (the file stem).
+
+Besides the GPEN folder, other extensions' folders may hold GPEN ONNX files (ReActor keeps
+``GPEN-BFR-*.onnx`` in ``models/facerestore_models``): their ``.onnx`` files named GPEN are listed
+too, never moved or changed, and a file of the GPEN folder wins over one of the same name there.
+"""
 from __future__ import annotations
 
+import importlib.util
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import CheckpointError
-from ..model.checkpoint import find_checkpoints
+from ..model.checkpoint import ONNX_EXTENSION, find_checkpoints
 
 AUTOMATIC_MODEL = "Automatic"
 """The model choice that means the largest file of the folder (GPEN-BFR-2048 when present)."""
@@ -14,34 +21,58 @@ DOWNLOAD_HINT = (
     "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
     "'damo/cv_gpen_image-portrait-enhancement-hires' (pytorch_model.pt is 1024, pytorch_model-2048.pt is 2048)"
 )
+SHARED_MODEL_MARKER = "gpen"
+"""Shared folders also hold other restorers (CodeFormer, GFPGAN): only files with this in their name are GPEN's."""
 
 
-def list_models(models_dir: Path) -> dict[str, Path]:
-    """Model name -> file for every checkpoint in ``models_dir`` (empty when the folder is missing).
+@dataclass(frozen=True)
+class ModelFolders:
+    """The GPEN models folder, and other extensions' folders whose GPEN ``.onnx`` files are listed too."""
+
+    own: Path
+    shared: tuple[Path, ...] = ()
+
+
+Folders = ModelFolders | Path
+"""Where functions here look: a plain path is the GPEN folder alone."""
+
+
+def list_models(folders: Folders) -> dict[str, Path]:
+    """Model name -> file for every checkpoint of the GPEN folder and GPEN ``.onnx`` file of the shared ones.
 
     The name is the file stem, or the whole file name where two files share a stem
     (``GPEN-BFR-512.pth`` beside ``GPEN-BFR-512.safetensors``), so that no file hides another.
+    Missing folders list nothing.
     """
-    if not Path(models_dir).is_dir():
-        return {}
-    files = find_checkpoints(models_dir)
+    folders = _folders(folders)
+    files = find_checkpoints(folders.own)
+    for folder in folders.shared:
+        files += [
+            path for path in find_checkpoints(folder)
+            if path.suffix.lower() == ONNX_EXTENSION and SHARED_MODEL_MARKER in path.name.lower()
+            and path.name not in {listed.name for listed in files}
+        ]
     stems = Counter(path.stem for path in files)
     return {path.stem if stems[path.stem] == 1 else path.name: path for path in files}
 
 
-def resolve_model_name(models_dir: Path, name: str) -> str:
-    """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file.
+def resolve_model_name(folders: Folders, name: str) -> str:
+    """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file that can run.
 
     A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
     and where the official files come from.
     """
-    return _listed_name(list_models(models_dir), models_dir, name)
+    return _listed_name(list_models(folders), _folders(folders).own, name)
 
 
-def resolve_model(models_dir: Path, name: str) -> Path:
+def resolve_model(folders: Folders, name: str) -> Path:
     """The file for ``name`` (see :func:`resolve_model_name`)."""
-    models = list_models(models_dir)
-    return models[_listed_name(models, models_dir, name)]
+    models = list_models(folders)
+    return models[_listed_name(models, _folders(folders).own, name)]
+
+
+def _folders(folders: Folders) -> ModelFolders:
+    return folders if isinstance(folders, ModelFolders) else ModelFolders(Path(folders))
 
 
 def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
@@ -52,7 +83,11 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
             short="no GPEN model installed. Put a GPEN-BFR checkpoint in models/GPEN (the console says where to get one).",
         )
     if name in ("", None, AUTOMATIC_MODEL):
-        return max(models, key=lambda listed: models[listed].stat().st_size)
+        # Without onnxruntime an .onnx file cannot run: Automatic then prefers any other file.
+        onnx_runs = importlib.util.find_spec("onnxruntime") is not None
+        return max(models, key=lambda listed: (
+            onnx_runs or models[listed].suffix.lower() != ONNX_EXTENSION, models[listed].stat().st_size
+        ))
     if name in models:
         return name
     for listed, path in models.items():
@@ -65,6 +100,6 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
     )
 
 
-def model_choices(models_dir: Path) -> list[str]:
-    """What a model dropdown offers: ``Automatic`` first, then every file in the folder."""
-    return [AUTOMATIC_MODEL, *list_models(models_dir)]
+def model_choices(folders: Folders) -> list[str]:
+    """What a model dropdown offers: ``Automatic`` first, then every file listed (see :func:`list_models`)."""
+    return [AUTOMATIC_MODEL, *list_models(folders)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, make_dataclass
-from pathlib import Path
 from typing import Any
 
 from ..errors import GPENError
@@ -20,7 +19,7 @@ from ..faces.detection import DETECTOR_NAMES
 from ..faces.masks import MASK_MODES
 from ..faces.pipeline import FACE_CHOICES
 from ..model.loading import DTYPE_NAMES
-from .model_files import AUTOMATIC_MODEL, model_choices
+from .model_files import AUTOMATIC_MODEL, Folders, model_choices
 
 SETTING_PREFIX = "gpen_"
 FROM_SETTINGS = "Settings"
@@ -48,7 +47,7 @@ class Option:
     label: str
     hint: str
     choices: tuple[str, ...] = ()
-    list_choices: Callable[[Path], list[str]] | None = None
+    list_choices: Callable[[Folders], list[str]] | None = None
     minimum: float | None = None
     maximum: float | None = None
     step: float = 1
@@ -79,7 +78,7 @@ class Option:
     def override_label(self) -> str:
         return f"Override {self.label}"
 
-    def choice_list(self, models_dir: Path) -> list[str]:
+    def choice_list(self, models_dir: Folders) -> list[str]:
         return self.list_choices(models_dir) if self.list_choices else list(self.choices)
 
     def slider_range(self) -> dict[str, float]:

@@ -12,8 +12,10 @@ from typing import Any
 
 import torch
 
+from .model_files import ModelFolders
 from .options import option_fields, options_where, table_dataclass
 
+REACTOR_MODELS_FOLDER = "facerestore_models"
 CPU_FLAGS = ("all", "codeformer", "gpen")
 """``--use-cpu`` values that put GPEN on the CPU. A1111 applies ``all`` and ``codeformer`` to its
 face-restoration device already; Forge accepts ``--use-cpu`` but ignores it, so all three are read here."""
@@ -37,6 +39,13 @@ class Environment:
     weights_dir: Path
     device: torch.device
     offload: bool
+    shared_models_dirs: tuple[Path, ...] = ()
+    """Other extensions' folders whose GPEN ``.onnx`` files are listed too (ReActor's ``models/facerestore_models``)."""
+
+    @property
+    def model_folders(self) -> ModelFolders:
+        """Where the model choices come from: ``models_dir``, then the shared folders."""
+        return ModelFolders(self.models_dir, self.shared_models_dirs)
 
 
 def environment_from_webui(shared: Any, devices: Any) -> Environment:
@@ -65,4 +74,5 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
         weights_dir=Path(getattr(cmd_opts, "gfpgan_models_path", None) or models_path / "GFPGAN"),
         device=torch.device("cpu") if set(CPU_FLAGS) & set(use_cpu) else torch.device(devices.device_codeformer or "cpu"),
         offload=offload,
+        shared_models_dirs=(models_path / REACTOR_MODELS_FOLDER,),
     )

@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 import webui as webui_launch
 from modules import devices, postprocessing, processing, scripts, scripts_postprocessing, shared
 from PIL import Image
+from gpen_ext.webui.messages import MASK_FALLBACK_NOTICE
 
 UNTOUCHED_FROM_ROW = 0.6
 """The portrait's face (box y 44..224 of 520 rows) is pasted back with a margin that never reaches this far down."""
@@ -58,7 +59,8 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
     assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto"] * 2
-    assert p.comments == {"GPEN restored 1 face": 1}
+    # offline, auto falls back to the landmark mask: said once per start, not once per image
+    assert p.comments == {"GPEN restored 1 face": 1, MASK_FALLBACK_NOTICE: 1}
 
 
 def test_accordion_visibility_blends(gpen_model: Path, portrait: np.ndarray) -> None:
