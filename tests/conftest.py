@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +27,24 @@ def reference_dir(shared_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def test_images_dir(shared_dir: Path) -> Path:
     return shared_dir / "test-images"
+
+
+@pytest.fixture(scope="session")
+def cpu_auto_dtype() -> torch.dtype:
+    """What ``auto`` must pick on this CPU, from the CPU's own flags (not from the code that decides).
+
+    bf16 where the CPU computes it natively (AVX512-BF16 or AMX-BF16), fp32 where it has no AVX-512
+    at all; AVX-512 CPUs without native bf16 are where oneDNN's own verdict decides, so no claim there.
+    """
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("CPU flags are read from /proc/cpuinfo (Linux)")
+    flags = set(next(line for line in cpuinfo.read_text().splitlines() if line.startswith("flags")).split())
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return torch.bfloat16
+    if "avx512bw" not in flags:
+        return torch.float32
+    pytest.skip("AVX-512 without native bf16: auto follows oneDNN's verdict")
 
 
 @pytest.fixture(autouse=True)

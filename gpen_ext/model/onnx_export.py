@@ -54,7 +54,8 @@ class BatchedStyledConv(nn.Module):
         super().__init__()
         kernels = [getattr(layer.conv, f"kernel{index}") for index in range(layer.conv.count)]
         self.upsample = layer.blur_kernel is not None
-        weight = full_transposed_kernel(kernels) if self.upsample else kernels[0]
+        # An upsampling conv's kernel is stored transposed (in, out, 3, 3), or as four phases on AVX2 CPUs.
+        weight = full_transposed_kernel(kernels) if self.upsample and len(kernels) == 4 else kernels[0]
         self.dtype = layer.placement.dtype
         self.register_buffer("weight", weight.to(self.dtype).contiguous())
         self.register_buffer("squares", layer.conv.squares.t().contiguous())

@@ -55,12 +55,46 @@ def test_capacity_evicts_least_recently_used(recipe_checkpoint: Path, loads: lis
     assert len(cache) == 1 and len(loads) == 3
 
 
-def test_offload_moves_tensors_and_placements(recipe_checkpoint: Path) -> None:
-    """Moving to the ``meta`` device stands in for CUDA -> CPU here: every tensor and every layer's
-    placement must follow, or the network would send its inputs to the old device."""
+@pytest.fixture
+def releases(monkeypatch: pytest.MonkeyPatch) -> list[None]:
+    """Each time the cache drops the facexlib detector/parser networks."""
+    calls: list[None] = []
+    monkeypatch.setattr(model_cache.facexlib_models, "release_networks", lambda: calls.append(None))
+    return calls
+
+
+def test_offload_of_cpu_models_keeps_them_and_the_detectors(recipe_checkpoint: Path, loads: list, releases: list) -> None:
+    """On the CPU nothing is freed by parking: the model stays loaded and the detectors stay in memory."""
     cache = ModelCache()
-    model = cache.get(recipe_checkpoint, torch.device("cpu"))
-    model.move_to("meta")
-    assert model.device == torch.device("meta")
-    assert {buffer.device.type for buffer in model.buffers()} == {"meta"}
-    assert {m.placement.device.type for m in model.modules() if hasattr(m, "placement")} == {"meta"}
+    cpu = torch.device("cpu")
+    model = cache.get(recipe_checkpoint, cpu, "fp32")
+    image = torch.rand(1, 3, 256, 256) * 2 - 1
+    before = model(image)
+    cache.offload()
+    assert releases == [] and model.device == cpu
+    assert cache.get(recipe_checkpoint, cpu, "fp32") is model and len(loads) == 1
+    assert torch.equal(model(image), before)
+
+
+class AcceleratorModel:
+    """The cache's contract with a model (torch or ONNX): ``.device`` and ``.to(device)`` returning itself."""
+
+    def __init__(self, device: str) -> None:
+        self.device = torch.device(device)
+        self.moves: list[str] = []
+
+    def to(self, device: str | torch.device) -> AcceleratorModel:
+        self.device = torch.device(device)
+        self.moves.append(self.device.type)
+        return self
+
+
+def test_offload_parks_accelerator_models_on_the_cpu(releases: list) -> None:
+    """Models off the CPU are moved there, and the detector/parser networks are released once."""
+    cache = ModelCache()
+    models = [AcceleratorModel("cuda"), AcceleratorModel("cpu")]
+    for index, model in enumerate(models):
+        cache._models[("file", index, str(model.device), "auto")] = model
+    cache.offload()
+    assert releases == [None]
+    assert [model.device.type for model in models] == ["cpu", "cpu"]

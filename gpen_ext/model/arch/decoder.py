@@ -6,7 +6,8 @@ Rewrites of the original that keep its function but move work out of the hot pat
 * ``NoiseInjection`` + ``FusedLeakyReLU`` write the conv output (+ bias) and the scaled encoder
   feature (+ bias) straight into the two halves of one 2C-channel tensor, activated in place:
   no concatenation copy, and the next conv runs once over 2C channels.
-* The upsampling transposed conv runs as four ordinary phase convs (see ``resample``).
+* The upsampling transposed conv runs as one transposed conv, or as four ordinary phase convs
+  on CPUs where those are faster (see ``resample.upsampling_by_phases``).
 * Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
   time and their outputs are kept as row chunks; the top level keeps only its image.
 """
@@ -19,7 +20,7 @@ from torch import nn
 from .bands import Band, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
 from .placement import Placement
-from .resample import blur, depthwise, phase_kernels, transposed_conv_by_phases, upsample2x
+from .resample import blur, depthwise, phase_kernels, transposed_conv, upsample2x, upsampling_by_phases
 from .style import StyleModulation
 from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flipped_kernel
 
@@ -32,17 +33,23 @@ class ModulatedWeight(nn.Module):
 
     Demodulation needs sum_{in,k} (w * s)^2 = (sum_k w^2) @ s^2; the sum over the kernel taps
     is fixed, so it is computed once here, and a forward costs one matvec plus one multiply.
-    The weight is stored as the kernels the convolutions use (for an upsampling conv, one per
-    output phase), in the compute layout, so the multiply writes the final weights directly.
+    The weight is stored as the kernels the convolutions use (for an upsampling conv, the
+    transposed conv's kernel or one per output phase), in the compute layout, so the multiply
+    writes the final weights directly.
     """
 
-    def __init__(self, weight: torch.Tensor, gain: float, demodulate: bool, phased: bool, placement: Placement) -> None:
+    def __init__(self, weight: torch.Tensor, gain: float, demodulate: bool, layout: str, placement: Placement) -> None:
+        """``layout``: "conv" (out, in, k, k), "transposed" (in, out, k, k) or "phases" (four phase kernels)."""
         super().__init__()
         scaled = equal_conv_weight(weight[0])
         squares = placement.fp32(scaled.square().sum(dim=(2, 3))) if demodulate else None
         self.register_buffer("squares", squares, persistent=False)
         self.placement = placement
-        kernels = phase_kernels(scaled * gain) if phased else [scaled * gain]
+        self.transposed = layout == "transposed"
+        if layout == "phases":
+            kernels = phase_kernels(scaled * gain)
+        else:
+            kernels = [(scaled * gain).transpose(0, 1) if self.transposed else scaled * gain]
         for index, kernel in enumerate(kernels):
             self.register_buffer(f"kernel{index}", placement.layout(kernel), persistent=False)
         self.count = len(kernels)
@@ -52,6 +59,8 @@ class ModulatedWeight(nn.Module):
         factors = style.unsqueeze(0)
         if self.squares is not None:
             factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
+        if self.transposed:
+            factors = factors.transpose(0, 1)
         factors = factors[:, :, None, None]
         return [self.placement.compute(getattr(self, f"kernel{index}") * factors) for index in range(self.count)]
 
@@ -63,13 +72,16 @@ class StyledConv(nn.Module):
     map or to one band) and :meth:`activate` builds the activated output.
     """
 
+    COMPUTE_BUFFERS = ("bias", "noise_bias", "blur_kernel")  # in the compute dtype (see GPENGenerator._apply)
+
     def __init__(self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement) -> None:
         super().__init__()
         self.prefix = prefix
         self.placement = placement
         weight = reader.take(f"{prefix}.conv.weight")
         self.channels = weight.shape[1]
-        self.conv = ModulatedWeight(weight, gain, demodulate=True, phased=upsample, placement=placement)
+        layout = ("phases" if upsampling_by_phases(placement.device) else "transposed") if upsample else "conv"
+        self.conv = ModulatedWeight(weight, gain, demodulate=True, layout=layout, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias").view(1, -1, 1, 1)
         self.register_buffer("bias", placement.compute(bias[:, : self.channels]), persistent=False)
         self.register_buffer("noise_bias", placement.compute(bias[:, self.channels :]), persistent=False)
@@ -82,7 +94,7 @@ class StyledConv(nn.Module):
         """The modulated conv alone (C channels, before bias), with the kernels from ``self.conv``."""
         if self.blur_kernel is None:
             return F.conv2d(x, kernels[0], padding=1)
-        return blur(transposed_conv_by_phases(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
+        return blur(transposed_conv(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
 
     def activate(self, conv: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
         """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` built in one 2C-channel tensor.
@@ -110,7 +122,7 @@ class ToRGB(nn.Module):
         super().__init__()
         self.prefix = prefix
         weight = reader.take(f"{prefix}.conv.weight")
-        self.conv = ModulatedWeight(weight, ACTIVATION_GAIN, demodulate=False, phased=False, placement=placement)
+        self.conv = ModulatedWeight(weight, ACTIVATION_GAIN, demodulate=False, layout="conv", placement=placement)
         self.register_buffer("bias", placement.fp32(reader.take(f"{prefix}.bias")), persistent=False)
         kernel = depthwise(reader.take(f"{prefix}.upsample.kernel"), 3) if upsample else None
         self.register_buffer("upsample_kernel", None if kernel is None else placement.fp32(kernel), persistent=False)
@@ -171,6 +183,8 @@ class DecoderLevel(nn.Module):
 
 class Decoder(nn.Module):
     """Constant input, ``conv1`` + ``to_rgb1`` at 4x4, then one :class:`DecoderLevel` per doubling."""
+
+    COMPUTE_BUFFERS = ("constant",)  # in the compute dtype (see GPENGenerator._apply)
 
     def __init__(self, reader: StateDictReader, config: GPENConfig, placement: Placement) -> None:
         super().__init__()

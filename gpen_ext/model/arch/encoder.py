@@ -26,6 +26,8 @@ class EncoderLayer(nn.Module):
     The first layer is a 1x1 conv; every other one blurs and halves the resolution.
     """
 
+    COMPUTE_BUFFERS = ("weight", "bias", "blur_kernel")  # in the compute dtype (see GPENGenerator._apply)
+
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, blur_kernel: torch.Tensor | None) -> None:
         super().__init__()
         self.register_buffer("weight", weight, persistent=False)

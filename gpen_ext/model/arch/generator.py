@@ -1,7 +1,7 @@
 """The GPEN-BFR ``FullGenerator`` as one inference-only module, and how to build it."""
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -46,17 +46,30 @@ class GPENGenerator(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.placement.dtype
 
-    def move_to(self, device: str | torch.device) -> GPENGenerator:
-        """Move every prepared tensor, and the placement the layers compute with, to ``device``.
+    supports_half = True
+    """fp16 computes the same image (>= 40 dB PSNR against fp32, tested); fast on CUDA only."""
+    supports_bf16 = True
+    """bf16 computes the same image (>= 40 dB PSNR against fp32, tested); fast on CUDA and on CPUs with native bf16."""
 
-        ``nn.Module.to`` alone would move the tensors but leave the layers sending their inputs
-        to the old device; the WebUI parks models on the CPU between uses this way.
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> GPENGenerator:
+        """What ``.to(device/dtype)``, ``.cuda()``, ``.cpu()``, ``.half()``, ``.bfloat16()``, ``.float()`` do.
+
+        torch's default would cast every floating tensor, the fp32 style maths included, and leave
+        the layers computing with the old placement. Here ``fn`` is asked where it sends a tensor in
+        the compute dtype; every layer's placement follows, the tensors the layers compute with
+        (``COMPUTE_BUFFERS``) take the new dtype and layout, and the fp32 ones only move. A cast is
+        from the prepared weights in their current dtype, so ``.bfloat16()`` of an fp32 model equals a
+        model built in bf16, while ``.bfloat16().float()`` keeps bf16's rounding (as for any module).
         """
-        placement = replace(self.placement, device=torch.device(device))
-        self.to(placement.device)
+        probe = fn(torch.empty(0, dtype=self.dtype, device=self.device))
+        target = Placement(probe.device, resolve_dtype(probe.device, probe.dtype))
         for module in self.modules():
+            compute = getattr(module, "COMPUTE_BUFFERS", ())
+            for name, tensor in module._buffers.items():
+                if tensor is not None:
+                    module._buffers[name] = target.compute(tensor) if name in compute else target.layout(tensor)
             if isinstance(getattr(module, "placement", None), Placement):
-                module.placement = placement
+                module.placement = target
         return self
 
     @torch.no_grad()

@@ -46,12 +46,29 @@ def phase_padding(phase: int) -> tuple[int, int]:
     return int(row == 0), int(col == 0)
 
 
+def upsampling_by_phases(device: torch.device) -> bool:
+    """Whether the decoder's stride-2 transposed convs run as four phase convs on ``device``.
+
+    Measured per CPU class: on AVX2 CPUs four ordinary phase convs beat oneDNN's transposed
+    convolution by about 2x; on AVX-512/AMX CPUs the transposed conv is 1.5-5x faster than the
+    phases (fp32 and bf16), as one call with no interleaving copy. Elsewhere (CUDA, other CPUs)
+    the single transposed conv is used.
+    """
+    return device.type == "cpu" and torch.backends.cpu.get_cpu_capability() in ("DEFAULT", "AVX2")
+
+
+def transposed_conv(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """``conv_transpose2d(x, w, stride=2)`` (size 2H+1): ``kernels`` is ``[w]`` (in, out, 3, 3) or its four phases."""
+    if len(kernels) == 1:
+        return F.conv_transpose2d(x, kernels[0], stride=2)
+    return transposed_conv_by_phases(x, kernels)
+
+
 def transposed_conv_by_phases(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
     """``conv_transpose2d(x, w, stride=2)`` (size 2H+1) from the :func:`phase_kernels` of ``w``.
 
-    Four ordinary convs, each written into its phase of the output as soon as it is computed,
-    beat oneDNN's transposed convolution by about 2x on CPUs: the same 9 taps per input pixel,
-    with faster kernels.
+    Four ordinary convs, each written into its phase of the output as soon as it is computed:
+    the same 9 taps per input pixel, with the kernels oneDNN runs fastest on AVX2.
     """
     batch, _, height, width = x.shape
     layout = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
