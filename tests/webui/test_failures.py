@@ -59,13 +59,19 @@ def test_bad_checkpoint(webui: Path, portrait: np.ndarray, warnings_shown: list[
     assert_one_short_line(message)
 
 
-def test_missing_detector_weights_offline(
-    webui: Path, gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch, caplog
-) -> None:
-    def offline(*args, **kwargs):
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloads fail as they do without a network, with the error text the tests look for."""
+
+    def unreachable(*args, **kwargs):
         raise urllib.error.URLError("network is unreachable")
 
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+
+
+def test_missing_detector_weights_offline(
+    webui: Path, gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], offline: None, caplog
+) -> None:
     shared.opts.gpen_detector = "retinaface_resnet50"
     with caplog.at_level(logging.WARNING, logger="gpen"):
         result = restore_with_webui(portrait)
@@ -200,12 +206,8 @@ def test_unknown_model_in_alwayson_args_writes_no_infotext(webui: Path, gpen_mod
 
 
 def test_mask_fallback_is_shown_once_per_start(
-    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], monkeypatch: pytest.MonkeyPatch, caplog
+    gpen_model: Path, portrait: np.ndarray, warnings_shown: list[str], offline: None, caplog
 ) -> None:
-    def offline(*args, **kwargs):
-        raise urllib.error.URLError("network is unreachable")
-
-    monkeypatch.setattr(urllib.request, "urlopen", offline)
     shared.opts.gpen_mask = "auto"
     with caplog.at_level(logging.WARNING, logger="gpen"):
         first, second = restore_with_webui(portrait), restore_with_webui(portrait)
