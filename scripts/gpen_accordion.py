@@ -31,9 +31,9 @@ class GPENScript(scripts.Script):
         return scripts.AlwaysVisible
 
     def ui(self, is_img2img: bool) -> list[gr.components.Component]:
-        models_dir = environment_from_webui(shared, devices).model_folders
+        model_folders = environment_from_webui(shared, devices).model_folders
         with InputAccordion(False, label="GPEN", elem_id=self.elem_id("enabled")) as enabled:
-            controls = per_image_controls(models_dir, self.elem_id)
+            controls = per_image_controls(model_folders, self.elem_id)
         self.infotext_fields = paste_fields(enabled, controls)
         self.paste_field_names = list(PASTE_FIELD_NAMES)
         return [enabled, *controls.values()]

@@ -40,11 +40,11 @@ def on_ui_settings() -> None:
     """Settings › GPEN: one setting per row of the option table, in its order, with its default and hint."""
     section = ("gpen", "GPEN")
 
-    def models_dir() -> ModelFolders:
+    def model_folders() -> ModelFolders:
         return environment_from_webui(shared, devices).model_folders
 
     for option in options_where("setting"):
-        component, args = setting_component(option, models_dir)
+        component, args = setting_component(option, model_folders)
         # A refresh function that does nothing still gets a refresh button, which re-reads the choices.
         refresh = (lambda: None) if option.list_choices else None
         info = shared.OptionInfo(option.default, option.label, component, args, section=section, refresh=refresh, category_id="postprocessing")

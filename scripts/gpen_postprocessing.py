@@ -22,9 +22,9 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
     order = 2050  # right after GFPGAN (2000) and before CodeFormer (3000), like the built-in restorers
 
     def ui(self) -> dict[str, gr.components.Component]:
-        models_dir = environment_from_webui(shared, devices).model_folders
+        model_folders = environment_from_webui(shared, devices).model_folders
         with InputAccordion(False, label="GPEN", elem_id="extras_gpen_enabled") as enabled:
-            controls = per_image_controls(models_dir, lambda name: f"extras_gpen_{name}")
+            controls = per_image_controls(model_folders, lambda name: f"extras_gpen_{name}")
         return {"enabled": enabled, **controls}
 
     def process(self, pp: scripts_postprocessing.PostprocessedImage, **args: object) -> None:

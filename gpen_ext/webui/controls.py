@@ -16,7 +16,7 @@ from .model_files import Folders
 from .options import FROM_SETTINGS, Option, options_where
 
 
-def setting_component(option: Option, models_dir: Callable[[], Folders]) -> tuple[type, dict | Callable[[], dict]]:
+def setting_component(option: Option, model_folders: Callable[[], Folders]) -> tuple[type, dict | Callable[[], dict]]:
     """The component class and its arguments for an ``OptionInfo`` of the Settings page.
 
     Choices that depend on the models folder are a function, which the WebUI calls again when
@@ -27,11 +27,11 @@ def setting_component(option: Option, models_dir: Callable[[], Folders]) -> tupl
     if option.numeric:
         return gr.Slider, {**option.slider_range(), "info": option.hint}
     if option.list_choices:
-        return gr.Dropdown, lambda: {"choices": option.choice_list(models_dir()), "info": option.hint}
+        return gr.Dropdown, lambda: {"choices": option.choice_list(model_folders()), "info": option.hint}
     return gr.Dropdown, {"choices": list(option.choices), "info": option.hint}
 
 
-def per_image_controls(models_dir: Folders, elem_id: Callable[[str], str]) -> dict[str, gr.components.Component]:
+def per_image_controls(model_folders: Folders, elem_id: Callable[[str], str]) -> dict[str, gr.components.Component]:
     """The per-image options by argument name (``GPENArgs`` order, without ``enabled``).
 
     Each one starts at "as in Settings": a dropdown at ``FROM_SETTINGS``, a number with its
@@ -50,7 +50,7 @@ def per_image_controls(models_dir: Folders, elem_id: Callable[[str], str]) -> di
         else:
             controls[option.name] = gr.Dropdown(
                 label=option.label,
-                choices=[FROM_SETTINGS, *option.choice_list(models_dir)],
+                choices=[FROM_SETTINGS, *option.choice_list(model_folders)],
                 value=FROM_SETTINGS,
                 elem_id=elem_id(option.name),
             )

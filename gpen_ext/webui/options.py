@@ -78,8 +78,8 @@ class Option:
     def override_label(self) -> str:
         return f"Override {self.label}"
 
-    def choice_list(self, models_dir: Folders) -> list[str]:
-        return self.list_choices(models_dir) if self.list_choices else list(self.choices)
+    def choice_list(self, model_folders: Folders) -> list[str]:
+        return self.list_choices(model_folders) if self.list_choices else list(self.choices)
 
     def slider_range(self) -> dict[str, float]:
         return {"minimum": self.minimum, "maximum": self.slider_maximum or self.maximum, "step": self.step}
