@@ -5,7 +5,8 @@ Rewrites of the original that keep its function but move work out of the hot pat
 * The sqrt(2) gain of each leaky ReLU is folded into the weights of the layer that reads it.
 * ``NoiseInjection`` + ``FusedLeakyReLU`` write the conv output (+ bias) and the scaled encoder
   feature (+ bias) straight into the two halves of one 2C-channel tensor, activated in place:
-  no concatenation copy, and the next conv runs once over 2C channels.
+  no concatenation copy, and the next conv runs once over 2C channels (where C channels are too
+  few for the CPU to vectorise those writes, the halves are built apart and joined: ``SHORT_RUN_BYTES``).
 * The upsampling transposed conv runs as one transposed conv, or as four ordinary phase convs
   on CPUs where those are faster (see ``resample.upsampling_by_phases``).
 * Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
@@ -26,6 +27,11 @@ from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flippe
 
 UPSAMPLE_BLUR_PADDING = 1
 DEMODULATION_EPS = 1e-8
+# On the CPU, torch vectorises an elementwise op along the innermost contiguous run of its output.
+# Writing into one half of a channels-last 2C-channel tensor leaves runs of C values; below this
+# many bytes (bf16 at C=16: the top level of GPEN-2048) the ops fall back to scalar code, ~3x slower
+# than writing the halves contiguously and joining them with one ``cat``.
+SHORT_RUN_BYTES = 64
 
 
 class ModulatedWeight(nn.Module):
@@ -90,28 +96,44 @@ class StyledConv(nn.Module):
         kernel = depthwise(flipped_kernel(reader, f"{prefix}.conv.blur.kernel"), self.channels) if upsample else None
         self.register_buffer("blur_kernel", None if kernel is None else placement.compute(kernel), persistent=False)
 
+    def separate_halves(self, x: torch.Tensor) -> bool:
+        """Whether to build the output's halves apart (see ``SHORT_RUN_BYTES``); then the conv adds the bias."""
+        return x.device.type == "cpu" and self.channels * x.element_size() < SHORT_RUN_BYTES
+
     def convolve(self, x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-        """The modulated conv alone (C channels, before bias), with the kernels from ``self.conv``."""
+        """The modulated conv (C channels, with the kernels from ``self.conv``); the bias only where
+        :meth:`separate_halves`."""
+        bias = self.bias.view(-1) if self.separate_halves(x) else None
         if self.blur_kernel is None:
-            return F.conv2d(x, kernels[0], padding=1)
-        return blur(transposed_conv(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING)
+            return F.conv2d(x, kernels[0], bias, padding=1)
+        return blur(transposed_conv(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING, bias)
 
     def activate(self, conv: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
-        """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` built in one 2C-channel tensor.
+        """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` for ``conv`` from :meth:`convolve`.
 
-        ``feature`` is the encoder feature over the same rows, in consecutive pieces.
+        ``feature`` is the encoder feature over the same rows, in consecutive pieces. The result is
+        written into the two halves of one 2C-channel tensor and activated in place (no
+        concatenation copy), except where :meth:`separate_halves`.
         """
         batch, channels, height, width = conv.shape
+        separate = self.separate_halves(conv)
         out = torch.empty(
-            (batch, 2 * channels, height, width), dtype=conv.dtype, device=conv.device,
+            (batch, channels if separate else 2 * channels, height, width), dtype=conv.dtype, device=conv.device,
             memory_format=self.placement.memory_format,
         )
-        torch.add(conv, self.bias, out=out[:, :channels])
+        noise, noise_bias = out[:, channels:], self.noise_bias
+        if separate:
+            # With a (1, C, 1, 1) bias the add would still run over C values at a time: use a full-width row.
+            noise = out
+            noise_bias = noise_bias.expand(1, channels, 1, width).contiguous(memory_format=self.placement.memory_format)
         row = 0
         for piece in feature:
             rows = slice(row, row + piece.shape[2])
-            torch.add(self.noise_bias, piece, alpha=self.noise_weight, out=out[:, channels:, rows])
+            torch.add(noise_bias, piece, alpha=self.noise_weight, out=noise[:, :, rows])
             row = rows.stop
+        if separate:
+            return torch.cat([F.leaky_relu_(conv, 0.2), F.leaky_relu_(out, 0.2)], dim=1)
+        torch.add(conv, self.bias, out=out[:, :channels])
         return F.leaky_relu_(out, 0.2)
 
 

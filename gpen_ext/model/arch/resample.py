@@ -15,9 +15,9 @@ def depthwise(kernel: torch.Tensor, channels: int) -> torch.Tensor:
     return kernel.expand(channels, 1, *kernel.shape).contiguous()
 
 
-def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int) -> torch.Tensor:
-    """``upfirdn2d(x, k, pad=(padding, padding))``; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
-    return F.conv2d(x, kernel, padding=padding, groups=x.shape[1])
+def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``upfirdn2d(x, k, pad=(padding, padding))`` (+ ``bias``, per channel); ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
+    return F.conv2d(x, kernel, bias, padding=padding, groups=x.shape[1])
 
 
 def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
