@@ -59,8 +59,8 @@ class BatchedStyledConv(nn.Module):
         self.dtype = layer.placement.dtype
         self.register_buffer("weight", weight.to(self.dtype).contiguous())
         self.register_buffer("squares", layer.conv.squares.t().contiguous())
-        self.register_buffer("bias", layer.bias.contiguous())
-        self.register_buffer("noise_bias", layer.noise_bias.contiguous())
+        self.register_buffer("bias", layer.bias.view(1, -1, 1, 1).contiguous())
+        self.register_buffer("noise_bias", layer.noise_bias.view(1, -1, 1, 1).contiguous())
         self.register_buffer("blur_kernel", None if layer.blur_kernel is None else layer.blur_kernel.contiguous())
         self.noise_weight = layer.noise_weight
 

@@ -3,10 +3,10 @@
 Rewrites of the original that keep its function but move work out of the hot path:
 
 * The sqrt(2) gain of each leaky ReLU is folded into the weights of the layer that reads it.
-* ``NoiseInjection`` + ``FusedLeakyReLU`` write the conv output (+ bias) and the scaled encoder
-  feature (+ bias) straight into the two halves of one 2C-channel tensor, activated in place:
-  no concatenation copy, and the next conv runs once over 2C channels (where C channels are too
-  few for the CPU to vectorise those writes, the halves are built apart and joined: ``SHORT_RUN_BYTES``).
+* ``NoiseInjection`` + ``FusedLeakyReLU``: each half of the 2C-channel output is made in one pass
+  (the conv with its bias and activation as oneDNN post-ops, the scaled encoder feature as a
+  depthwise 1x1 conv with the same post-ops, see ``fused``) and the halves are joined once, so
+  the next conv runs once over 2C channels.
 * The upsampling transposed conv runs as one transposed conv, or as four ordinary phase convs
   on CPUs where those are faster (see ``resample.upsampling_by_phases``).
 * Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
@@ -20,18 +20,14 @@ from torch import nn
 
 from .bands import Band, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
+from .fused import conv_bias_leaky, scale_bias_leaky
 from .placement import Placement
-from .resample import blur, depthwise, phase_kernels, transposed_conv, upsample2x, upsampling_by_phases
+from .resample import depthwise, phase_kernels, transposed_conv, upsample2x, upsampling_by_phases
 from .style import StyleModulation
 from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flipped_kernel
 
 UPSAMPLE_BLUR_PADDING = 1
 DEMODULATION_EPS = 1e-8
-# On the CPU, torch vectorises an elementwise op along the innermost contiguous run of its output.
-# Writing into one half of a channels-last 2C-channel tensor leaves runs of C values; below this
-# many bytes (bf16 at C=16: the top level of GPEN-2048) the ops fall back to scalar code, ~3x slower
-# than writing the halves contiguously and joining them with one ``cat``.
-SHORT_RUN_BYTES = 64
 
 
 class ModulatedWeight(nn.Module):
@@ -66,7 +62,8 @@ class ModulatedWeight(nn.Module):
         if self.squares is not None:
             factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
         if self.transposed:
-            factors = factors.transpose(0, 1)
+            # Contiguous like the kernel's own first two dims: a strided factor makes the multiply 6x slower.
+            factors = factors.transpose(0, 1).contiguous()
         factors = factors[:, :, None, None]
         return [self.placement.compute(getattr(self, f"kernel{index}") * factors) for index in range(self.count)]
 
@@ -75,10 +72,11 @@ class StyledConv(nn.Module):
     """Modulated 3x3 conv (or 2x transposed conv + blur), then noise concat and fused leaky ReLU.
 
     ``conv`` turns a style into kernels once per level; :meth:`convolve` applies them (to the whole
-    map or to one band) and :meth:`activate` builds the activated output.
+    map or to one band) with the bias and activation, and :meth:`join_noise` appends the activated
+    encoder feature as the second half of the channels.
     """
 
-    COMPUTE_BUFFERS = ("bias", "noise_bias", "blur_kernel")  # in the compute dtype (see GPENGenerator._apply)
+    COMPUTE_BUFFERS = ("bias", "noise_bias", "noise_scale", "blur_kernel")  # see GPENGenerator._apply
 
     def __init__(self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement) -> None:
         super().__init__()
@@ -88,53 +86,30 @@ class StyledConv(nn.Module):
         self.channels = weight.shape[1]
         layout = ("phases" if upsampling_by_phases(placement.device) else "transposed") if upsample else "conv"
         self.conv = ModulatedWeight(weight, gain, demodulate=True, layout=layout, placement=placement)
-        bias = reader.take(f"{prefix}.activate.bias").view(1, -1, 1, 1)
-        self.register_buffer("bias", placement.compute(bias[:, : self.channels]), persistent=False)
-        self.register_buffer("noise_bias", placement.compute(bias[:, self.channels :]), persistent=False)
+        bias = reader.take(f"{prefix}.activate.bias")
+        self.register_buffer("bias", placement.compute(bias[: self.channels]), persistent=False)
+        self.register_buffer("noise_bias", placement.compute(bias[self.channels :]), persistent=False)
         # The encoder feature arrives without its activation gain.
         self.noise_weight = reader.take(f"{prefix}.noise.weight").item() * ACTIVATION_GAIN
+        scale = torch.full((self.channels, 1, 1, 1), self.noise_weight)
+        self.register_buffer("noise_scale", placement.compute(scale), persistent=False)
         kernel = depthwise(flipped_kernel(reader, f"{prefix}.conv.blur.kernel"), self.channels) if upsample else None
         self.register_buffer("blur_kernel", None if kernel is None else placement.compute(kernel), persistent=False)
 
-    def separate_halves(self, x: torch.Tensor) -> bool:
-        """Whether to build the output's halves apart (see ``SHORT_RUN_BYTES``); then the conv adds the bias."""
-        return x.device.type == "cpu" and self.channels * x.element_size() < SHORT_RUN_BYTES
-
     def convolve(self, x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-        """The modulated conv (C channels, with the kernels from ``self.conv``); the bias only where
-        :meth:`separate_halves`."""
-        bias = self.bias.view(-1) if self.separate_halves(x) else None
+        """The first half of the output: leaky ReLU of the modulated conv (kernels from ``self.conv``) + bias."""
         if self.blur_kernel is None:
-            return F.conv2d(x, kernels[0], bias, padding=1)
-        return blur(transposed_conv(x, kernels), self.blur_kernel, UPSAMPLE_BLUR_PADDING, bias)
+            return conv_bias_leaky(x, kernels[0], self.bias, padding=1)
+        upsampled = transposed_conv(x, kernels)
+        return conv_bias_leaky(upsampled, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels)
 
-    def activate(self, conv: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
-        """``FusedLeakyReLU(cat([conv, noise_weight * feature]))`` for ``conv`` from :meth:`convolve`.
+    def join_noise(self, activated: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
+        """``cat([activated, leaky_relu(noise_weight * feature + noise_bias)])``: the layer's 2C-channel output.
 
-        ``feature`` is the encoder feature over the same rows, in consecutive pieces. The result is
-        written into the two halves of one 2C-channel tensor and activated in place (no
-        concatenation copy), except where :meth:`separate_halves`.
+        ``feature`` is the encoder feature over the same rows, in consecutive pieces.
         """
-        batch, channels, height, width = conv.shape
-        separate = self.separate_halves(conv)
-        out = torch.empty(
-            (batch, channels if separate else 2 * channels, height, width), dtype=conv.dtype, device=conv.device,
-            memory_format=self.placement.memory_format,
-        )
-        noise, noise_bias = out[:, channels:], self.noise_bias
-        if separate:
-            # With a (1, C, 1, 1) bias the add would still run over C values at a time: use a full-width row.
-            noise = out
-            noise_bias = noise_bias.expand(1, channels, 1, width).contiguous(memory_format=self.placement.memory_format)
-        row = 0
-        for piece in feature:
-            rows = slice(row, row + piece.shape[2])
-            torch.add(noise_bias, piece, alpha=self.noise_weight, out=noise[:, :, rows])
-            row = rows.stop
-        if separate:
-            return torch.cat([F.leaky_relu_(conv, 0.2), F.leaky_relu_(out, 0.2)], dim=1)
-        torch.add(conv, self.bias, out=out[:, :channels])
-        return F.leaky_relu_(out, 0.2)
+        noise = [scale_bias_leaky(piece, self.noise_scale, self.noise_bias) for piece in feature]
+        return torch.cat([activated, noise[0] if len(noise) == 1 else torch.cat(noise, dim=2)], dim=1)
 
 
 class ToRGB(nn.Module):
@@ -179,9 +154,9 @@ class DecoderLevel(nn.Module):
         offset = 2 * band.inputs.start
         near = feature.views(slice(offset + first, offset + last))
         # Rebinding y right after each step frees the previous tensor before the next allocates.
-        y = self.up.activate(upsampled[:, :, first:last], near)
+        y = self.up.join_noise(upsampled[:, :, first:last], near)
         del upsampled
-        y = self.conv.activate(self.conv.convolve(y, kernels[1]), near)
+        y = self.conv.join_noise(self.conv.convolve(y, kernels[1]), near)
         return y[:, :, band.kept.start - first : band.kept.stop - first]
 
     def forward(
@@ -225,7 +200,7 @@ class Decoder(nn.Module):
         """
         style = iter(styles)
         feature = features.pop()
-        x = self.conv1.activate(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature.pieces)
+        x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature.pieces)
         skip = self.to_rgb1.finish(self.to_rgb1.project(x, self.to_rgb1.conv(next(style))), None)
         x = RowChunks([x])
         for index, level in enumerate(self.levels):

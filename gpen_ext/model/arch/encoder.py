@@ -12,6 +12,7 @@ from torch import nn
 
 from .bands import RowChunks, band_height, downsampling_bands, pointwise_bands
 from .config import GPENConfig
+from .fused import conv_bias_leaky
 from .placement import Placement
 from .resample import blur, depthwise
 from .style import scaled_leaky_relu
@@ -39,7 +40,7 @@ class EncoderLayer(nn.Module):
         """The layer on a whole map or on a band's slice of it."""
         if self.blur_kernel is not None:
             x = blur(x, self.blur_kernel, DOWNSAMPLE_BLUR_PADDING)
-        return F.leaky_relu_(F.conv2d(x, self.weight, self.bias, stride=self.stride), 0.2)
+        return conv_bias_leaky(x, self.weight, self.bias, stride=self.stride)
 
     def forward(self, x: RowChunks, band_bytes: int) -> RowChunks:
         """The layer band by band (see ``bands``): each band's blurred slice is about ``band_bytes``."""

@@ -1,0 +1,55 @@
+"""Convolution + bias + leaky ReLU as one pass over memory, where the CPU backend can fuse them.
+
+GPEN's top decoder levels are wide maps with few channels (2048 x 2048 x 16 in GPEN-2048), so
+every separate elementwise pass costs about as much as a convolution, and torch's elementwise
+kernels on channels-last maps with 16-32 channels run far below memory speed (measured at 2048
+in bf16: bias + scaled noise + leaky ReLU written into channel halves, 330 ms per styled conv;
+the same through oneDNN post-ops, 140 ms). On x86 CPUs, oneDNN applies the bias and the leaky
+ReLU while the convolution's output is still in cache; elsewhere (CUDA, MPS, ARM) the plain ops run.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+
+NEGATIVE_SLOPE = 0.2
+FUSING_CPU_CAPABILITIES = ("AVX2", "AVX512")
+FUSING_DTYPES = (torch.float32, torch.bfloat16)
+
+
+@functools.cache
+def cpu_fuses_post_ops() -> bool:
+    """Whether this torch and CPU run oneDNN convolutions with post-ops (x86 with oneDNN)."""
+    if not torch.backends.mkldnn.is_available():
+        return False
+    if torch.backends.cpu.get_cpu_capability() not in FUSING_CPU_CAPABILITIES:
+        return False
+    return hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+
+
+def fuses(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype in FUSING_DTYPES and cpu_fuses_post_ops()
+
+
+def conv_bias_leaky(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, *, padding: int = 0, stride: int = 1, groups: int = 1,
+) -> torch.Tensor:
+    """``leaky_relu(conv2d(x, weight, bias), 0.2)`` in one oneDNN primitive where :func:`fuses`."""
+    if fuses(x):
+        return torch.ops.mkldnn._convolution_pointwise(
+            x, weight, bias, [padding, padding], [stride, stride], [1, 1], groups, "leaky_relu", [NEGATIVE_SLOPE], "",
+        )
+    return F.leaky_relu_(F.conv2d(x, weight, bias, stride=stride, padding=padding, groups=groups), NEGATIVE_SLOPE)
+
+
+def scale_bias_leaky(x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``leaky_relu(x * scale + bias, 0.2)`` per channel; ``scale`` is a (C, 1, 1, 1) depthwise 1x1 kernel.
+
+    On the CPU this is that depthwise conv with post-ops: one pass, 7x faster than the two
+    elementwise ops at 16 channels.
+    """
+    if fuses(x):
+        return conv_bias_leaky(x, scale, bias, groups=x.shape[1])
+    return F.leaky_relu_(torch.addcmul(bias.view(1, -1, 1, 1), x, scale.view(1, -1, 1, 1)), NEGATIVE_SLOPE)
