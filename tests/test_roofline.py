@@ -27,6 +27,9 @@ class DenseConvFlops(TorchDispatchMode):
             x, weight, transposed = args[0], args[1], args[6]
             pixels_times_channels = x.numel() if transposed else out.numel()  # weight: (in, out) or (out, in)
             self.flops += 2 * pixels_times_channels * weight.shape[1] * weight.shape[2] * weight.shape[3]
+        elif func is torch.ops.mkldnn._convolution_pointwise.default and args[6] == 1:  # conv + bias + activation
+            weight = args[1]
+            self.flops += 2 * out.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3]
         return out
 
 

@@ -29,7 +29,16 @@ def cpu_fuses_post_ops() -> bool:
     return hasattr(torch.ops.mkldnn, "_convolution_pointwise")
 
 
+def _is_compiling() -> bool:
+    """``torch.compiler.is_compiling()``, False on torch releases without it (2.1 in A1111 1.10)."""
+    is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(is_compiling and is_compiling())
+
+
 def fuses(x: torch.Tensor) -> bool:
+    """Whether ``x`` goes through oneDNN's fused op; never while exporting or compiling (no ONNX/Inductor form)."""
+    if _is_compiling() or torch.onnx.is_in_onnx_export():
+        return False
     return x.device.type == "cpu" and x.dtype in FUSING_DTYPES and cpu_fuses_post_ops()
 
 
