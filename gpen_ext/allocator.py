@@ -34,3 +34,21 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
+
+
+def release_freed_memory() -> bool:
+    """Return the heap's free pages to the OS now (glibc ``malloc_trim``); False off glibc.
+
+    With :func:`keep_freed_memory` nothing is ever trimmed, so the ~300 MB of temporaries of
+    loading a checkpoint would stay in the process beside the model for good; entry points call
+    this once after loading, before the forward passes set the heap's working size.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    malloc_trim.argtypes, malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    malloc_trim(0)
+    return True

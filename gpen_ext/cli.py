@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .allocator import keep_freed_memory
+from .allocator import keep_freed_memory, release_freed_memory
 from .errors import GPENError
 from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
 from .faces.image_files import list_images, read_image, write_image
@@ -174,6 +174,7 @@ def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, Face
     device, allow_download = model_device(model), not args.no_download
     detector = get_detector(args.detector, args.weights_dir, device, allow_download)
     get_parser(args.mask, args.weights_dir, device, allow_download)
+    release_freed_memory()  # the checkpoint's load-time temporaries
     args.output.mkdir(parents=True, exist_ok=True)
     return paths, model, detector
 

@@ -40,14 +40,18 @@ def test_fp32_matches_original_large(size: int, reference_dir: Path, fp32_output
     assert_matches_golden(size, fp32_output(size, fp32_outputs), reference_dir)
 
 
+BF16_MIN_PSNR_DB = 60.0
+"""bf16 (auto on CPUs with native bf16) must stay this close to fp32 (measured: 66-67 dB at 512 and 2048)."""
+
+
 @pytest.mark.parametrize("size", [256, 512])
-def test_bf16_within_40db_of_fp32(size: int, fp32_outputs: dict) -> None:
+def test_bf16_within_60db_of_fp32(size: int, fp32_outputs: dict) -> None:
     config = CONFIGS[size]
     model = build_generator(config, recipe_state_dict(config), dtype=torch.bfloat16)
     assert model.dtype == torch.bfloat16
     output = model(recipe_input(size))
     assert output.dtype == torch.float32
-    assert psnr(output, fp32_output(size, fp32_outputs)) >= MIN_PSNR_DB
+    assert psnr(output, fp32_output(size, fp32_outputs)) >= BF16_MIN_PSNR_DB
 
 
 def test_fp16_on_cpu_within_40db_of_fp32(fp32_outputs: dict) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from ..allocator import keep_freed_memory
+from ..allocator import keep_freed_memory, release_freed_memory
 from ..model.arch import GPENConfig, build_generator
 from ..model.arch.config import RELEASED_CONFIGS
 from ..model.loading import DTYPE_NAMES, parse_device, parse_dtype
@@ -158,6 +158,7 @@ def measure(args: argparse.Namespace, original: bool) -> tuple[Timing, torch.Ten
     else:
         model = torch_model(args, config, device)
         dtype = model.dtype
+    release_freed_memory()  # as the CLI does after loading
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     image = bench_input(config.size, args.batch).to(device)

@@ -40,6 +40,8 @@ class ModulatedWeight(nn.Module):
     writes the final weights directly.
     """
 
+    COMPUTE_BUFFERS = ("kernel0", "kernel1", "kernel2", "kernel3")  # see GPENGenerator._apply
+
     def __init__(self, weight: torch.Tensor, gain: float, demodulate: bool, layout: str, placement: Placement) -> None:
         """``layout``: "conv" (out, in, k, k), "transposed" (in, out, k, k) or "phases" (four phase kernels)."""
         super().__init__()
@@ -53,7 +55,7 @@ class ModulatedWeight(nn.Module):
         else:
             kernels = [(scaled * gain).transpose(0, 1) if self.transposed else scaled * gain]
         for index, kernel in enumerate(kernels):
-            self.register_buffer(f"kernel{index}", placement.layout(kernel), persistent=False)
+            self.register_buffer(f"kernel{index}", placement.compute(kernel), persistent=False)
         self.count = len(kernels)
 
     def forward(self, style: torch.Tensor) -> list[torch.Tensor]:
