@@ -30,6 +30,9 @@ class DenseConvFlops(TorchDispatchMode):
         elif func is torch.ops.mkldnn._convolution_pointwise.default and args[6] == 1:  # conv + bias + activation
             weight = args[1]
             self.flops += 2 * out.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3]
+        elif func is torch.ops.mkldnn._convolution_pointwise_.binary and args[7] == 1:  # conv added into args[0]
+            weight = args[2]
+            self.flops += 2 * out.numel() * weight.shape[1] * weight.shape[2] * weight.shape[3]
         return out
 
 

@@ -20,7 +20,7 @@ from torch import nn
 
 from .bands import Band, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
-from .fused import conv_bias_leaky, scale_bias_leaky
+from .fused import conv_bias_leaky, pointwise_conv_sum, scale_bias_leaky
 from .placement import Placement
 from .resample import depthwise, phase_kernels, transposed_conv, upsample2x, upsampling_by_phases
 from .style import StyleModulation
@@ -105,13 +105,17 @@ class StyledConv(nn.Module):
         upsampled = transposed_conv(x, kernels)
         return conv_bias_leaky(upsampled, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels)
 
-    def join_noise(self, activated: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
-        """``cat([activated, leaky_relu(noise_weight * feature + noise_bias)])``: the layer's 2C-channel output.
+    def noise(self, feature: list[torch.Tensor]) -> torch.Tensor:
+        """The second half of the output, ``leaky_relu(noise_weight * feature + noise_bias)``.
 
-        ``feature`` is the encoder feature over the same rows, in consecutive pieces.
+        ``feature`` is the encoder feature over the output's rows, in consecutive pieces.
         """
-        noise = [scale_bias_leaky(piece, self.noise_scale, self.noise_bias) for piece in feature]
-        return torch.cat([activated, noise[0] if len(noise) == 1 else torch.cat(noise, dim=2)], dim=1)
+        pieces = [scale_bias_leaky(piece, self.noise_scale, self.noise_bias) for piece in feature]
+        return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=2)
+
+    def join_noise(self, activated: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
+        """The layer's 2C-channel output: ``activated`` (from :meth:`convolve`), then :meth:`noise`."""
+        return torch.cat([activated, self.noise(feature)], dim=1)
 
 
 class ToRGB(nn.Module):
@@ -120,16 +124,21 @@ class ToRGB(nn.Module):
     def __init__(self, reader: StateDictReader, prefix: str, upsample: bool, placement: Placement) -> None:
         super().__init__()
         self.prefix = prefix
+        self.placement = placement
         weight = reader.take(f"{prefix}.conv.weight")
         self.conv = ModulatedWeight(weight, ACTIVATION_GAIN, demodulate=False, layout="conv", placement=placement)
         self.register_buffer("bias", placement.fp32(reader.take(f"{prefix}.bias")), persistent=False)
         kernel = depthwise(reader.take(f"{prefix}.upsample.kernel"), 3) if upsample else None
         self.register_buffer("upsample_kernel", None if kernel is None else placement.fp32(kernel), persistent=False)
 
-    @staticmethod
-    def project(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-        """The 1x1 conv alone, in the compute dtype (for the whole map or one band)."""
-        return F.conv2d(x, kernels[0])
+    def project(self, halves: list[torch.Tensor], kernels: list[torch.Tensor]) -> torch.Tensor:
+        """The 1x1 conv alone, in the compute dtype (for the whole map or one band), from the input
+        in one tensor or in its two channel halves; ``kernels`` from ``self.conv``."""
+        if len(halves) == 1:
+            return F.conv2d(halves[0], kernels[0])
+        channels = halves[0].shape[1]
+        weights = [self.placement.layout(kernels[0][:, :channels]), self.placement.layout(kernels[0][:, channels:])]
+        return pointwise_conv_sum(halves, weights)
 
     def finish(self, image: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
         """The projected ``image`` in fp32 plus the bias and the 2x-upsampled ``skip``."""
@@ -148,8 +157,10 @@ class DecoderLevel(nn.Module):
         self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement)
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
 
-    def activations(self, x: torch.Tensor, feature: RowChunks, band: Band, kernels: list[list[torch.Tensor]]) -> torch.Tensor:
-        """The level's 2C-channel output on ``band.rows``, from ``x``, the previous output on ``band.inputs``."""
+    def activations(
+        self, x: torch.Tensor, feature: RowChunks, band: Band, kernels: list[list[torch.Tensor]],
+    ) -> list[torch.Tensor]:
+        """The two channel halves of the level's output on ``band.rows``, from ``x``, the previous output on ``band.inputs``."""
         upsampled = self.up.convolve(x, kernels[0])
         # The 3x3 conv needs one row on each side of the band; the rest of the slice's margin is dropped here.
         first, last = max(band.kept.start - 1, 0), min(band.kept.stop + 1, upsampled.shape[2])
@@ -158,24 +169,31 @@ class DecoderLevel(nn.Module):
         # Rebinding y right after each step frees the previous tensor before the next allocates.
         y = self.up.join_noise(upsampled[:, :, first:last], near)
         del upsampled
-        y = self.conv.join_noise(self.conv.convolve(y, kernels[1]), near)
-        return y[:, :, band.kept.start - first : band.kept.stop - first]
+        kept = slice(band.kept.start - first, band.kept.stop - first)
+        activated = self.conv.convolve(y, kernels[1])[:, :, kept]
+        del y
+        return [activated, self.conv.noise(feature.views(slice(offset + band.kept.start, offset + band.kept.stop)))]
 
     def forward(
         self, x: RowChunks, feature: RowChunks, styles: list[torch.Tensor], skip: torch.Tensor,
         band_bytes: int, keep_output: bool,
     ) -> tuple[RowChunks | None, torch.Tensor]:
-        """(this level's output, or None when not ``keep_output``; the image so far at this resolution)."""
+        """(this level's output, or None when not ``keep_output``; the image so far at this resolution).
+
+        The output is joined into one 2C-channel tensor only where the next level needs it; the
+        last level's ToRGB reads the two halves as they are.
+        """
         kernels = [self.up.conv(styles[0]), self.conv.conv(styles[1]), self.to_rgb.conv(styles[2])]
         _, _, rows, columns = feature.shape
         element = x.pieces[0].element_size()
         bands = upsampling_bands(x.shape[2], band_height(rows, columns * 2 * self.conv.channels * element, band_bytes))
         outputs, images = [], []
         for band in bands:
-            y = self.activations(x.read(band.inputs), feature, band, kernels)
-            images.append(self.to_rgb.project(y, kernels[2]))
+            halves = self.activations(x.read(band.inputs), feature, band, kernels)
             if keep_output:
-                outputs.append(y)
+                halves = [torch.cat(halves, dim=1)]
+                outputs.append(halves[0])
+            images.append(self.to_rgb.project(halves, kernels[2]))
         image = images[0] if len(images) == 1 else torch.cat(images, dim=2)
         return (RowChunks(outputs) if keep_output else None), self.to_rgb.finish(image, skip)
 
@@ -203,7 +221,7 @@ class Decoder(nn.Module):
         style = iter(styles)
         feature = features.pop()
         x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature.pieces)
-        skip = self.to_rgb1.finish(self.to_rgb1.project(x, self.to_rgb1.conv(next(style))), None)
+        skip = self.to_rgb1.finish(self.to_rgb1.project([x], self.to_rgb1.conv(next(style))), None)
         x = RowChunks([x])
         for index, level in enumerate(self.levels):
             level_styles = [next(style) for _ in range(3)]
