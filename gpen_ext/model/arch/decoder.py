@@ -66,7 +66,8 @@ class ModulatedWeight(nn.Module):
         if self.transposed:
             # Contiguous like the kernel's own first two dims: a strided factor makes the multiply 6x slower.
             factors = factors.transpose(0, 1).contiguous()
-        factors = factors[:, :, None, None]
+        # Multiplied in the compute dtype, the kernels come out ready (no fp32 copy to cast): 65-68 dB vs fp32 in bf16.
+        factors = factors[:, :, None, None].to(self.placement.dtype)
         return [self.placement.compute(getattr(self, f"kernel{index}") * factors) for index in range(self.count)]
 
 
