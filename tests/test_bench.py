@@ -26,3 +26,26 @@ def test_bench_prints_json_summary_last() -> None:
     assert 16 < result["gflop"] < 18
     assert result["roofline_ms"] == pytest.approx(sum(result["roofline_ms_per_kind"].values()), abs=0.5)
     assert result["roofline_fraction"] == pytest.approx(result["roofline_ms"] / result["ms_per_face"], abs=0.002)
+
+
+def test_profile_puts_every_convolution_of_a_real_forward_in_its_kind() -> None:
+    """Profiled at 256 on this machine (fused oneDNN ops on x86, plain ops elsewhere): the time is split into
+    the kinds the README discusses, and no convolution falls into "other"."""
+    import torch
+
+    from gpen_ext.bench.profile import profile_forward
+    from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
+    from gpen_ext.model.arch import build_generator
+    from gpen_ext.model.arch.config import RELEASED_CONFIGS
+    from gpen_ext.model.arch.resample import upsampling_by_phases
+
+    config = RELEASED_CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    image = recipe_input(256)
+    model(image)
+    kinds = profile_forward(model, image, torch.device("cpu"), lambda device: None)
+    for kind in ("dense conv 3x3", "blur (depthwise conv)", "noise half (depthwise 1x1 + bias + activation)",
+                 "dense conv 1x1 (ToRGB, first encoder layer)"):
+        assert kinds.get(kind, 0) > 0, kind
+    upsampling = "dense conv upsampling phases" if upsampling_by_phases(torch.device("cpu")) else "dense conv upsampling (transposed)"
+    assert kinds.get(upsampling, 0) > kinds.get("dense conv 3x3") / 10, kinds

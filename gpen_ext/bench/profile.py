@@ -20,11 +20,17 @@ def operation_kind(name: str, shapes: list) -> str:
     """The kind of one profiled operator: dense conv (3x3, 1x1, upsampling phases), blur, elementwise, copies..."""
     name = name.removeprefix("aten::")
     if "convolution" in name or name in ("conv2d", "conv_transpose2d"):
-        weight = shapes[1] if len(shapes) > 1 else []
-        if "transpose" in name:  # weight (in, out / groups, k, k)
-            return "rgb skip upsampling" if len(weight) == 4 and weight[1] == 1 else "dense conv upsampling (transposed)"
-        if len(weight) == 4 and weight[1] == 1:
-            return "blur (depthwise conv)"
+        # oneDNN's in-place "conv added into a tensor" takes that tensor first: (other, input, weight, ...).
+        weight_index = 2 if name.endswith("_convolution_pointwise_") else 1
+        weight = shapes[weight_index] if len(shapes) > weight_index else []
+        x = shapes[weight_index - 1] if len(shapes) > weight_index else []
+        if len(weight) == 4 and len(x) == 4 and weight[1] == 1:  # depthwise: one filter per channel
+            if x[1] == 3:
+                return "rgb skip upsampling"
+            return "noise half (depthwise 1x1 + bias + activation)" if tuple(weight[2:]) == (1, 1) else "blur (depthwise conv)"
+        # A transposed conv's weight is (in, out, k, k); "_convolution" runs both kinds.
+        if "transpose" in name or (len(x) == 4 and len(weight) == 4 and weight[0] == x[1] != weight[1]):
+            return "dense conv upsampling (transposed)"
         if len(weight) == 4 and tuple(weight[2:]) == (3, 3):
             return "dense conv 3x3"
         if len(weight) == 4 and 3 in weight[:2]:  # 1x1 from or to RGB

@@ -26,7 +26,8 @@ def cpu_fuses_post_ops() -> bool:
         return False
     if torch.backends.cpu.get_cpu_capability() not in FUSING_CPU_CAPABILITIES:
         return False
-    return hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+    operators = torch.ops.mkldnn
+    return hasattr(operators, "_convolution_pointwise") and hasattr(operators, "_convolution_pointwise_")
 
 
 def _is_compiling() -> bool:
