@@ -27,7 +27,10 @@ def cpu_fuses_post_ops() -> bool:
     if torch.backends.cpu.get_cpu_capability() not in FUSING_CPU_CAPABILITIES:
         return False
     operators = torch.ops.mkldnn
-    return hasattr(operators, "_convolution_pointwise") and hasattr(operators, "_convolution_pointwise_")
+    if not (hasattr(operators, "_convolution_pointwise") and hasattr(operators, "_convolution_pointwise_")):
+        return False
+    # torch 2.0 took the in-place op's arguments in another order (the tensor added into came second).
+    return operators._convolution_pointwise_.binary._schema.arguments[0].name == "other"
 
 
 def _is_compiling() -> bool:
