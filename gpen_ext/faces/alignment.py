@@ -85,6 +85,10 @@ class Rect:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def intersection(self, other: Rect) -> Rect:
+        """The pixels in both rectangles (``empty`` when they do not meet)."""
+        return Rect(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+
 
 def bounding_rect(matrix: np.ndarray, width: float, height: float, bounds: tuple[int, int], margin: int = 2) -> Rect:
     """Pixels that the ``width`` x ``height`` rectangle covers once mapped by ``matrix``, within ``bounds`` (h, w)."""
