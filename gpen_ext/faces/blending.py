@@ -114,7 +114,17 @@ def blend_into(region: np.ndarray, face: np.ndarray, weight: np.ndarray) -> None
     bicubic warp of float pixels can overshoot), so the result is a convex combination of two
     valid values: where ``weight`` is 0 it is exactly the original value, and nothing needs a
     (slow, 5x) boolean-masked write. Integer results are rounded.
+
+    8-bit pixels (the usual case) go through OpenCV's vectorised ``blendLinear``, 3x faster than
+    the numpy passes: it divides by ``weight + (1 - weight) + 1e-5``, which moves a value by at
+    most 0.003 levels, so weight-0 and weight-1 pixels still come out exact and the others differ
+    from the numpy formula only where it lands within that of a half level (1 level; on the
+    selfie 0.07 % of the blended values at visibility 1, 2 % at 0.7, where 0.7 x 5 = 3.5).
     """
+    if region.dtype == np.uint8:
+        weight = weight.reshape(weight.shape[:2])
+        region[...] = cv2.blendLinear(face, region, weight, 1 - weight).reshape(region.shape)
+        return
     blended = np.clip(face, 0, unit_scale(region.dtype), dtype=np.float32)
     base = region.astype(np.float32)
     blended -= base
