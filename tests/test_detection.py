@@ -24,6 +24,7 @@ from gpen_ext.faces.detection import (
     TinyRetinaFaceDetector,
     detect_faces,
     get_detector,
+    network_input,
 )
 from gpen_ext.faces.images import color_view
 
@@ -88,6 +89,16 @@ def test_facexlib_wrapper_decodes_real_retinaface_outputs(test_images_dir, tiny)
     direct = tiny.detect(image, 0.9)
     assert len(wrapped) == 29
     np.testing.assert_allclose([d.box for d in wrapped], [d.box for d in direct], atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["selfie_two_faces.jpg", "solvay_conference_1927.png"])
+def test_network_input_is_the_bgr_image_minus_the_training_mean(test_images_dir, name: str) -> None:
+    """RetinaFace's input plane by plane, on real photos (the RGBA one through its colour view)."""
+    rgb = color_view(load(test_images_dir, name))
+    planes = network_input(rgb)
+    assert planes.shape == (1, 3, *rgb.shape[:2]) and planes.dtype == np.float32 and planes.flags["C_CONTIGUOUS"]
+    for plane, (channel, mean) in enumerate([(2, 104.0), (1, 117.0), (0, 123.0)]):
+        assert np.array_equal(planes[0, plane], rgb[:, :, channel].astype(np.float32) - mean)
 
 
 def save_random_weights(folder, network: torch.nn.Module, weights: facexlib_models.WeightsFile) -> None:
