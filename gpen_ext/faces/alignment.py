@@ -103,14 +103,15 @@ def warp(source: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int], inte
     """``cv2.warpAffine`` of ``source`` (HxWxC) into ``out_size`` (w, h), HxWxC out, shrinking without aliasing.
 
     Only the part of ``source`` that the output sees is read, so warping a face out of an 8K
-    photo costs the face, not the photo. Where the warp shrinks strongly that part is first
-    reduced with area averaging (cv2.warpAffine has no area mode).
+    photo costs the face, not the photo; OpenCV reads it as a view (rows apart, as in the photo),
+    without a copy. Where the warp shrinks strongly that part is first reduced with area
+    averaging (cv2.warpAffine has no area mode).
     """
     inverse = cv2.invertAffineTransform(matrix)
     region = bounding_rect(inverse, out_size[0], out_size[1], source.shape[:2], margin=3)
     if region.empty:
         return np.zeros((out_size[1], out_size[0], source.shape[2]), source.dtype)
-    patch = np.ascontiguousarray(source[region.slices])
+    patch = source[region.slices]
     matrix = compose(matrix, np.array([[1.0, 0, region.x0], [0, 1.0, region.y0]]))
     shrink = 1 / affine_scale(matrix)
     if shrink > MAX_DIRECT_SHRINK:
