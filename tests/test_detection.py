@@ -24,6 +24,7 @@ from gpen_ext.faces.detection import (
     TinyRetinaFaceDetector,
     detect_faces,
     get_detector,
+    network_input,
 )
 from gpen_ext.faces.images import color_view
 
@@ -90,6 +91,16 @@ def test_facexlib_wrapper_decodes_real_retinaface_outputs(test_images_dir, tiny)
     np.testing.assert_allclose([d.box for d in wrapped], [d.box for d in direct], atol=1e-3)
 
 
+@pytest.mark.parametrize("name", ["selfie_two_faces.jpg", "solvay_conference_1927.png"])
+def test_network_input_is_the_bgr_image_minus_the_training_mean(test_images_dir, name: str) -> None:
+    """RetinaFace's input plane by plane, on real photos (the RGBA one through its colour view)."""
+    rgb = color_view(load(test_images_dir, name))
+    planes = network_input(rgb)
+    assert planes.shape == (1, 3, *rgb.shape[:2]) and planes.dtype == np.float32 and planes.flags["C_CONTIGUOUS"]
+    for plane, (channel, mean) in enumerate([(2, 104.0), (1, 117.0), (0, 123.0)]):
+        assert np.array_equal(planes[0, plane], rgb[:, :, channel].astype(np.float32) - mean)
+
+
 def save_random_weights(folder, network: torch.nn.Module, weights: facexlib_models.WeightsFile) -> None:
     torch.save({f"module.{k}": v for k, v in network.state_dict().items()}, folder / weights.filename)
 
@@ -110,6 +121,22 @@ def test_facexlib_detector_loads_and_runs_weights_from_weights_dir(tmp_path, tes
     assert all(d.landmarks.shape == (5, 2) and np.isfinite(d.landmarks).all() for d in detections)
     centres = np.array([[(d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2] for d in detections])
     assert centres[:, 0].max() > 1000 and centres[:, 1].max() > 1000  # full-resolution coordinates
+
+
+def test_cpu_retinaface_runs_channels_last_with_the_same_outputs(tmp_path, test_images_dir) -> None:
+    """RetinaFace loaded for the CPU is channels-last (faster there): on a real photo its raw outputs are those
+    of the same (random) weights in the default layout, up to float rounding."""
+    from facexlib.detection.retinaface import RetinaFace
+
+    torch.manual_seed(0)
+    reference = RetinaFace("mobile0.25", device="cpu").eval()
+    save_random_weights(tmp_path, reference, facexlib_models.RETINAFACE_WEIGHTS["mobile0.25"])
+    detector = get_detector("retinaface_mobile0.25", weights_dir=tmp_path, allow_download=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in detector.network.parameters() if p.dim() == 4)
+    inputs = torch.from_numpy(network_input(load(test_images_dir, "portrait_small.jpg")))
+    with torch.inference_mode():
+        for mine, theirs in zip(detector.network(inputs), reference(inputs), strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-4)
 
 
 def test_missing_facexlib_weights_name_the_file_and_the_offline_option(tmp_path) -> None:

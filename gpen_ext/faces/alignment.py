@@ -85,6 +85,10 @@ class Rect:
     def slices(self) -> tuple[slice, slice]:
         return slice(self.y0, self.y1), slice(self.x0, self.x1)
 
+    def intersection(self, other: Rect) -> Rect:
+        """The pixels in both rectangles (``empty`` when they do not meet)."""
+        return Rect(max(self.x0, other.x0), max(self.y0, other.y0), min(self.x1, other.x1), min(self.y1, other.y1))
+
 
 def bounding_rect(matrix: np.ndarray, width: float, height: float, bounds: tuple[int, int], margin: int = 2) -> Rect:
     """Pixels that the ``width`` x ``height`` rectangle covers once mapped by ``matrix``, within ``bounds`` (h, w)."""
@@ -99,14 +103,15 @@ def warp(source: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int], inte
     """``cv2.warpAffine`` of ``source`` (HxWxC) into ``out_size`` (w, h), HxWxC out, shrinking without aliasing.
 
     Only the part of ``source`` that the output sees is read, so warping a face out of an 8K
-    photo costs the face, not the photo. Where the warp shrinks strongly that part is first
-    reduced with area averaging (cv2.warpAffine has no area mode).
+    photo costs the face, not the photo; OpenCV reads it as a view (rows apart, as in the photo),
+    without a copy. Where the warp shrinks strongly that part is first reduced with area
+    averaging (cv2.warpAffine has no area mode).
     """
     inverse = cv2.invertAffineTransform(matrix)
     region = bounding_rect(inverse, out_size[0], out_size[1], source.shape[:2], margin=3)
     if region.empty:
         return np.zeros((out_size[1], out_size[0], source.shape[2]), source.dtype)
-    patch = np.ascontiguousarray(source[region.slices])
+    patch = source[region.slices]
     matrix = compose(matrix, np.array([[1.0, 0, region.x0], [0, 1.0, region.y0]]))
     shrink = 1 / affine_scale(matrix)
     if shrink > MAX_DIRECT_SHRINK:

@@ -1,10 +1,10 @@
-"""Pasting a restored face back: only inside the face's footprint, blended in float there.
+"""Pasting a restored face back: only where its mask can reach, blended in float there.
 
 GPEN and facexlib warp every face and mask to the *whole* image and blend whole-image float
 arrays, so time and memory grow with image area x faces (29 faces on an 8K scan would need
 tens of GB). Here the restored crop and its mask are warped by a translated affine straight
-into the small rectangle the crop covers; pixels outside it, and pixels where the mask is
-zero, keep their exact values.
+into the small rectangle that the mask's non-zero part covers (within the crop's footprint);
+pixels outside it, and pixels where the mask is zero, keep their exact values.
 
 Where two faces' masks overlap, GPEN (``face_enhancement.py``) keeps, per pixel, the face with the
 larger mask value and blends it with the *original* pixel; so does this module (``PastedWeights``),
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .alignment import FaceAlignment, Rect, compose, warp
+from .alignment import FaceAlignment, Rect, bounding_rect, compose, warp
 from .images import unit_scale
 from .masks import MASK_SIZE
 
@@ -46,14 +46,29 @@ class PastedWeights:
         """The largest weight pasted so far on each pixel of ``rect`` (h x w x 1), or None where no face was pasted."""
         held = None
         for other, weight in self.pasted:
-            x0, y0, x1, y1 = max(rect.x0, other.x0), max(rect.y0, other.y0), min(rect.x1, other.x1), min(rect.y1, other.y1)
-            if x0 >= x1 or y0 >= y1:
+            both = rect.intersection(other)
+            if both.empty:
                 continue
             if held is None:
                 held = np.zeros((rect.y1 - rect.y0, rect.x1 - rect.x0, 1), np.float32)
-            mine = held[y0 - rect.y0 : y1 - rect.y0, x0 - rect.x0 : x1 - rect.x0]
-            np.maximum(mine, weight[y0 - other.y0 : y1 - other.y0, x0 - other.x0 : x1 - other.x0], out=mine)
+            mine = held[both.y0 - rect.y0 : both.y1 - rect.y0, both.x0 - rect.x0 : both.x1 - rect.x0]
+            np.maximum(mine, weight[both.y0 - other.y0 : both.y1 - other.y0, both.x0 - other.x0 : both.x1 - other.x0], out=mine)
         return held
+
+
+def support_rect(mask: np.ndarray, mask_to_image: np.ndarray, bounds: tuple[int, int]) -> Rect:
+    """The image pixels (within ``bounds`` (h, w)) where ``mask`` warped bilinearly by ``mask_to_image`` can be non-zero.
+
+    A bilinear sample is non-zero only within one mask pixel of a non-zero mask pixel, so a paste
+    needs only this rectangle: every pixel outside it would get weight 0 and keep its value. A
+    face mask covers a fraction of its crop's square (the feather mask of a frontal face about a
+    quarter), and the paste's warps and blend cost that fraction of the whole footprint's.
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return Rect(0, 0, 0, 0)
+    around = compose(mask_to_image, translation(cols[0] - 1.0, rows[0] - 1.0))
+    return bounding_rect(around, cols[-1] - cols[0] + 2.0, rows[-1] - rows[0] + 2.0, bounds)
 
 
 def paste_face(
@@ -71,13 +86,15 @@ def paste_face(
     bicubically (GPEN's flags=3), the smooth mask bilinearly. On pixels where an earlier face of
     ``weights`` has a larger weight, that face stays.
     """
-    rect = alignment.footprint(color.shape)
+    mask_to_crop = pixel_scale(alignment.size / MASK_SIZE)
+    support = support_rect(mask, compose(alignment.inverse, mask_to_crop), color.shape[:2])
+    rect = alignment.footprint(color.shape).intersection(support)
     if rect.empty:
         return
     size = (rect.x1 - rect.x0, rect.y1 - rect.y0)
     crop_to_rect = compose(translation(-rect.x0, -rect.y0), alignment.inverse)
     face = warp(restored, crop_to_rect, size, cv2.INTER_CUBIC)
-    mask_to_rect = compose(crop_to_rect, pixel_scale(alignment.size / MASK_SIZE))
+    mask_to_rect = compose(crop_to_rect, mask_to_crop)
     weight = warp(mask[:, :, np.newaxis], mask_to_rect, size, cv2.INTER_LINEAR) * np.float32(strength)
     held = weights.held(rect)
     weights.pasted.append((rect, weight))
@@ -97,7 +114,17 @@ def blend_into(region: np.ndarray, face: np.ndarray, weight: np.ndarray) -> None
     bicubic warp of float pixels can overshoot), so the result is a convex combination of two
     valid values: where ``weight`` is 0 it is exactly the original value, and nothing needs a
     (slow, 5x) boolean-masked write. Integer results are rounded.
+
+    8-bit pixels (the usual case) go through OpenCV's vectorised ``blendLinear``, 3x faster than
+    the numpy passes: it divides by ``weight + (1 - weight) + 1e-5``, which moves a value by at
+    most 0.003 levels, so weight-0 and weight-1 pixels still come out exact and the others differ
+    from the numpy formula only where it lands within that of a half level (1 level; on the
+    selfie 0.07 % of the blended values at visibility 1, 2 % at 0.7, where 0.7 x 5 = 3.5).
     """
+    if region.dtype == np.uint8:
+        weight = weight.reshape(weight.shape[:2])
+        region[...] = cv2.blendLinear(face, region, weight, 1 - weight).reshape(region.shape)
+        return
     blended = np.clip(face, 0, unit_scale(region.dtype), dtype=np.float32)
     base = region.astype(np.float32)
     blended -= base

