@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..allocator import keep_freed_memory
+from ..allocator import keep_freed_memory, release_freed_memory
 from ..faces.detection import DETECTOR_NAMES, FaceDetector
 from ..faces.image_files import read_image
 from ..faces.pipeline import STAGES, restore_faces
@@ -88,6 +88,7 @@ def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> 
         torch.set_num_threads(args.threads)
     config = RELEASED_CONFIGS[args.size]
     model = build_generator(config, recipe_state_dict(config), parse_device(args.device), parse_dtype(args.dtype))
+    release_freed_memory()  # as the CLI does after loading
     image = resized(read_image(args.image), args.megapixels)
     with tempfile.TemporaryDirectory() as folder:
         weights_dir = str(random_parsenet_dir(Path(folder))) if args.random_parsenet else args.weights_dir
