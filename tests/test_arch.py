@@ -11,7 +11,7 @@ from reference import MIN_PSNR_DB, assert_matches_golden, manifest_state_dict, p
 from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
-from gpen_ext.model.arch import fused
+from gpen_ext.model.arch import fused, resample
 from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
 
@@ -191,6 +191,29 @@ def test_upsampling_by_phases_computes_the_same_image(monkeypatch, reference_dir
     model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
     assert model.decoder.levels[0].up.conv.count == 4
     assert_matches_golden(256, model(recipe_input(256)), reference_dir)
+
+
+@pytest.mark.parametrize("capability", ["AVX512", "AVX2"])
+def test_every_upsampling_layout_computes_the_same_image(capability: str, monkeypatch, reference_dir: Path) -> None:
+    """On AVX-512 CPUs the wide layers pack their phases into one 2x2 conv (in bf16; forced here in fp32 to compare
+    exactly) and the others run the transposed conv; on AVX2 all run four phase convs: each against the original's
+    golden output (at 512, where both kinds occur)."""
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
+    monkeypatch.setattr(resample, "PACKED_DTYPES", (torch.float32,))
+    config = CONFIGS[512]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    layouts = {level.up.conv.layout for level in model.decoder.levels}
+    assert layouts == ({"packed", "transposed"} if capability == "AVX512" else {"phases"})
+    assert_matches_golden(512, model(recipe_input(512)), reference_dir)
+
+
+def test_bf16_packs_the_wide_upsampling_layers_on_avx512(monkeypatch) -> None:
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    model = build_generator(CONFIGS[512], recipe_state_dict(CONFIGS[512]), dtype=torch.bfloat16)
+    layouts = [(level.up.channels, level.up.conv.layout) for level in model.decoder.levels]
+    assert all((layout == "packed") == (channels >= 128) for channels, layout in layouts), layouts
+    fp32 = build_generator(CONFIGS[512], recipe_state_dict(CONFIGS[512]), dtype=torch.float32)
+    assert {level.up.conv.layout for level in fp32.decoder.levels} == {"transposed"}
 
 
 def test_unfused_ops_compute_the_same_image(monkeypatch, reference_dir: Path) -> None:

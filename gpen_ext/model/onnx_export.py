@@ -27,7 +27,7 @@ from torch import nn
 from ..errors import GPENError
 from .arch import GPENGenerator, build_generator
 from .arch.decoder import DEMODULATION_EPS, UPSAMPLE_BLUR_PADDING, StyledConv, ToRGB
-from .arch.resample import PARITY_TAPS, PHASES, blur, upsample2x
+from .arch.resample import blur, transposed_weight, upsample2x
 from .checkpoint import infer_config, read_state_dict
 
 INPUT_NAME = "input"
@@ -37,25 +37,15 @@ OPSET = 18
 EXPORT_PACKAGES = ("onnx", "onnxscript")
 
 
-def full_transposed_kernel(phases: list[torch.Tensor]) -> torch.Tensor:
-    """The (in, out, 3, 3) ``conv_transpose2d`` weight whose :func:`~.arch.resample.phase_kernels` are ``phases``."""
-    out_channels, in_channels = phases[0].shape[:2]
-    weight = phases[0].new_zeros(out_channels, in_channels, 3, 3, dtype=torch.float32)
-    for (row, col), kernel in zip(PHASES, phases):
-        rows, cols = torch.tensor(PARITY_TAPS[row]), torch.tensor(PARITY_TAPS[col])
-        weight[:, :, rows[:, None], cols[None, :]] = kernel.float()
-    return weight.transpose(0, 1).contiguous()
-
-
 class BatchedStyledConv(nn.Module):
     """``StyledConv`` with the style applied to activations instead of weights (any batch size)."""
 
     def __init__(self, layer: StyledConv) -> None:
         super().__init__()
-        kernels = [getattr(layer.conv, f"kernel{index}") for index in range(layer.conv.count)]
+        kernels = layer.conv.kernels()
         self.upsample = layer.blur_kernel is not None
-        # An upsampling conv's kernel is stored transposed (in, out, 3, 3), or as four phases on AVX2 CPUs.
-        weight = full_transposed_kernel(kernels) if self.upsample and len(kernels) == 4 else kernels[0]
+        # An upsampling conv's kernels are stored in the layout this CPU runs fastest (resample.upsampling_layout).
+        weight = transposed_weight(kernels, layer.conv.layout) if self.upsample else kernels[0]
         self.dtype = layer.placement.dtype
         self.register_buffer("weight", weight.to(self.dtype).contiguous())
         self.register_buffer("squares", layer.conv.squares.t().contiguous())

@@ -8,7 +8,7 @@ Rewrites of the original that keep its function but move work out of the hot pat
   depthwise 1x1 conv with the same post-ops, see ``fused``) and the halves are joined once, so
   the next conv runs once over 2C channels.
 * The upsampling transposed conv runs as one transposed conv, or as four ordinary phase convs
-  on CPUs where those are faster (see ``resample.upsampling_by_phases``).
+  on CPUs where those are faster, or packed into one ordinary conv (see ``resample.upsampling_layout``).
 * Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
   time and their outputs are kept as row chunks; the top level keeps only its image.
 """
@@ -22,7 +22,7 @@ from .bands import Band, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
 from .fused import conv_bias_leaky, pointwise_conv_sum, scale_bias_leaky
 from .placement import Placement
-from .resample import depthwise, phase_kernels, transposed_conv, upsample2x, upsampling_by_phases
+from .resample import depthwise, transposed_conv, transposed_weight, upsample2x, upsampling_kernels, upsampling_layout
 from .style import StyleModulation
 from .weights import ACTIVATION_GAIN, StateDictReader, equal_conv_weight, flipped_kernel
 
@@ -43,32 +43,46 @@ class ModulatedWeight(nn.Module):
     COMPUTE_BUFFERS = ("kernel0", "kernel1", "kernel2", "kernel3")  # see GPENGenerator._apply
 
     def __init__(self, weight: torch.Tensor, gain: float, demodulate: bool, layout: str, placement: Placement) -> None:
-        """``layout``: "conv" (out, in, k, k), "transposed" (in, out, k, k) or "phases" (four phase kernels)."""
+        """``layout``: "conv" (out, in, k, k), or an upsampling layout of ``resample.upsampling_layout``."""
         super().__init__()
         scaled = equal_conv_weight(weight[0])
         squares = placement.fp32(scaled.square().sum(dim=(2, 3))) if demodulate else None
         self.register_buffer("squares", squares, persistent=False)
         self.placement = placement
-        self.transposed = layout == "transposed"
-        if layout == "phases":
-            kernels = phase_kernels(scaled * gain)
-        else:
-            kernels = [(scaled * gain).transpose(0, 1) if self.transposed else scaled * gain]
+        self.layout = layout
+        kernels = [scaled * gain] if layout == "conv" else upsampling_kernels(scaled * gain, layout)
         for index, kernel in enumerate(kernels):
             self.register_buffer(f"kernel{index}", placement.compute(kernel), persistent=False)
         self.count = len(kernels)
+
+    def kernels(self) -> list[torch.Tensor]:
+        return [getattr(self, f"kernel{index}") for index in range(self.count)]
+
+    def relayout(self, layout: str) -> None:
+        """Store an upsampling conv's kernels in ``layout`` instead (exactly: a layout only moves the taps)."""
+        if layout == self.layout:
+            return
+        weight = transposed_weight(self.kernels(), self.layout).transpose(0, 1)
+        for index in range(self.count):
+            del self._buffers[f"kernel{index}"]
+        kernels = upsampling_kernels(weight, layout)
+        for index, kernel in enumerate(kernels):
+            self.register_buffer(f"kernel{index}", self.placement.compute(kernel), persistent=False)
+        self.layout, self.count = layout, len(kernels)
 
     def forward(self, style: torch.Tensor) -> list[torch.Tensor]:
         """The kernels modulated by ``style`` (in_channels,), in the compute dtype."""
         factors = style.unsqueeze(0)
         if self.squares is not None:
             factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
-        if self.transposed:
+        if self.layout == "transposed":
             # Contiguous like the kernel's own first two dims: a strided factor makes the multiply 6x slower.
             factors = factors.transpose(0, 1).contiguous()
+        elif self.layout == "packed":
+            factors = factors.repeat_interleave(4, dim=0)  # one row per phase of each output channel
         # Multiplied in the compute dtype, the kernels come out ready (no fp32 copy to cast): 65-68 dB vs fp32 in bf16.
         factors = factors[:, :, None, None].to(self.placement.dtype)
-        return [self.placement.compute(getattr(self, f"kernel{index}") * factors) for index in range(self.count)]
+        return [self.placement.compute(kernel * factors) for kernel in self.kernels()]
 
 
 class StyledConv(nn.Module):
@@ -87,7 +101,7 @@ class StyledConv(nn.Module):
         self.placement = placement
         weight = reader.take(f"{prefix}.conv.weight")
         self.channels = weight.shape[1]
-        layout = ("phases" if upsampling_by_phases(placement.device) else "transposed") if upsample else "conv"
+        layout = upsampling_layout(placement.device, placement.dtype, self.channels) if upsample else "conv"
         self.conv = ModulatedWeight(weight, gain, demodulate=True, layout=layout, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias")
         self.register_buffer("bias", placement.compute(bias[: self.channels]), persistent=False)
@@ -99,11 +113,16 @@ class StyledConv(nn.Module):
         kernel = depthwise(flipped_kernel(reader, f"{prefix}.conv.blur.kernel"), self.channels) if upsample else None
         self.register_buffer("blur_kernel", None if kernel is None else placement.compute(kernel), persistent=False)
 
+    def follow_placement(self) -> None:
+        """After a move or cast: the upsampling kernels in the layout that is fastest for the new placement."""
+        if self.blur_kernel is not None:
+            self.conv.relayout(upsampling_layout(self.placement.device, self.placement.dtype, self.channels))
+
     def convolve(self, x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
         """The first half of the output: leaky ReLU of the modulated conv (kernels from ``self.conv``) + bias."""
         if self.blur_kernel is None:
             return conv_bias_leaky(x, kernels[0], self.bias, padding=1)
-        upsampled = transposed_conv(x, kernels)
+        upsampled = transposed_conv(x, kernels, self.conv.layout)
         return conv_bias_leaky(upsampled, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels)
 
     def noise(self, feature: list[torch.Tensor]) -> torch.Tensor:

@@ -8,7 +8,7 @@ from torch import nn
 
 from .bands import DEFAULT_BAND_BYTES
 from .config import GPENConfig
-from .decoder import Decoder
+from .decoder import Decoder, StyledConv
 from .encoder import Encoder
 from .placement import Placement
 from .precision import resolve_dtype
@@ -59,7 +59,8 @@ class GPENGenerator(nn.Module):
         the compute dtype; every layer's placement follows, the tensors the layers compute with
         (``COMPUTE_BUFFERS``) take the new dtype and layout, and the fp32 ones only move. A cast is
         from the prepared weights in their current dtype, so ``.bfloat16()`` of an fp32 model equals a
-        model built in bf16, while ``.bfloat16().float()`` keeps bf16's rounding (as for any module).
+        model built in bf16, while ``.bfloat16().float()`` keeps bf16's rounding (as for any module). The
+        upsampling kernels move to the layout a model built there would have (``resample.upsampling_layout``).
         """
         probe = fn(torch.empty(0, dtype=self.dtype, device=self.device))
         target = Placement(probe.device, resolve_dtype(probe.device, probe.dtype))
@@ -70,6 +71,9 @@ class GPENGenerator(nn.Module):
                     module._buffers[name] = target.compute(tensor) if name in compute else target.layout(tensor)
             if isinstance(getattr(module, "placement", None), Placement):
                 module.placement = target
+        for module in self.modules():
+            if isinstance(module, StyledConv):
+                module.follow_placement()
         return self
 
     @torch.no_grad()

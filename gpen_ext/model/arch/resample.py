@@ -46,22 +46,84 @@ def phase_padding(phase: int) -> tuple[int, int]:
     return int(row == 0), int(col == 0)
 
 
-def upsampling_by_phases(device: torch.device) -> bool:
-    """Whether the decoder's stride-2 transposed convs run as four phase convs on ``device``.
+# The same transposed conv as ONE ordinary 2x2 conv (padding 1) with the four phases as output
+# channels (o * 4 + phase, the order ``pixel_shuffle`` reads): every phase reads x[m-1], x[m]; an odd
+# phase has no tap on x[m-1] (None: zero).
+PACKED_TAPS = ((2, 0), (None, 1))
+PACKED_MIN_CHANNELS = 128
+PACKED_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def packed_phase_kernel(weight: torch.Tensor) -> torch.Tensor:
+    """The (out, in, 3, 3) weight of a stride-2 transposed conv as one (4 * out, in, 2, 2) conv kernel."""
+    out_channels, in_channels = weight.shape[:2]
+    kernel = weight.new_zeros(out_channels, 4, in_channels, 2, 2)
+    for phase, (row, col) in enumerate(PHASES):
+        for tap_row, source_row in enumerate(PACKED_TAPS[row]):
+            for tap_col, source_col in enumerate(PACKED_TAPS[col]):
+                if source_row is not None and source_col is not None:
+                    kernel[:, phase, :, tap_row, tap_col] = weight[:, :, source_row, source_col]
+    return kernel.reshape(4 * out_channels, in_channels, 2, 2)
+
+
+def upsampling_layout(device: torch.device, dtype: torch.dtype, out_channels: int) -> str:
+    """How the decoder's stride-2 transposed convs run on ``device`` in ``dtype``: "phases", "packed" or "transposed".
 
     Measured per CPU class: on AVX2 CPUs four ordinary phase convs beat oneDNN's transposed
-    convolution by about 2x; on AVX-512/AMX CPUs the transposed conv is 1.5-5x faster than the
-    phases (fp32 and bf16), as one call with no interleaving copy. Elsewhere (CUDA, other CPUs)
-    the single transposed conv is used.
+    convolution by about 2x ("phases"). On AVX-512/AMX CPUs one transposed conv is 1.5-5x faster
+    than the phases, but still runs at a third of the speed of an ordinary conv: in bf16, where the
+    layer is compute-bound (128 or more output channels: the levels up to 256 px), the phases packed
+    into one 2x2 conv and a pixel shuffle ("packed", 1.8x the multiply-adds) take 0.6-0.7x the time
+    of the transposed conv + blur (GPEN-512 8 %, GPEN-2048 6 % faster in all, paired); in fp32 the
+    extra multiply-adds cost more (GPEN-1024 7 % slower), and on wider maps the shuffle's copy
+    costs more than it saves. CUDA and other devices use the transposed conv.
     """
-    return device.type == "cpu" and torch.backends.cpu.get_cpu_capability() in ("DEFAULT", "AVX2")
+    if device.type != "cpu":
+        return "transposed"
+    capability = torch.backends.cpu.get_cpu_capability()
+    if capability in ("DEFAULT", "AVX2"):
+        return "phases"
+    packs = capability.startswith("AVX512") and dtype in PACKED_DTYPES and out_channels >= PACKED_MIN_CHANNELS
+    return "packed" if packs else "transposed"
 
 
-def transposed_conv(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-    """``conv_transpose2d(x, w, stride=2)`` (size 2H+1): ``kernels`` is ``[w]`` (in, out, 3, 3) or its four phases."""
-    if len(kernels) == 1:
-        return F.conv_transpose2d(x, kernels[0], stride=2)
-    return transposed_conv_by_phases(x, kernels)
+def upsampling_kernels(weight: torch.Tensor, layout: str) -> list[torch.Tensor]:
+    """The kernels :func:`transposed_conv` runs for the (out, in, 3, 3) transposed-conv ``weight`` in ``layout``."""
+    if layout == "phases":
+        return phase_kernels(weight)
+    if layout == "packed":
+        return [packed_phase_kernel(weight)]
+    return [weight.transpose(0, 1)]
+
+
+def transposed_weight(kernels: list[torch.Tensor], layout: str) -> torch.Tensor:
+    """The (in, out, 3, 3) ``conv_transpose2d`` weight that :func:`upsampling_kernels` made ``kernels`` from."""
+    if layout == "transposed":
+        return kernels[0]
+    if layout == "packed":
+        packed = kernels[0]
+        phases = packed.reshape(packed.shape[0] // 4, 4, *packed.shape[1:]).unbind(1)
+        taps = PACKED_TAPS
+    else:
+        phases, taps = kernels, PARITY_TAPS
+    out_channels, in_channels = phases[0].shape[:2]
+    weight = phases[0].new_zeros(out_channels, in_channels, 3, 3, dtype=torch.float32)
+    for (row, col), kernel in zip(PHASES, phases):
+        for tap_row, source_row in enumerate(taps[row]):
+            for tap_col, source_col in enumerate(taps[col]):
+                if source_row is not None and source_col is not None:
+                    weight[:, :, source_row, source_col] = kernel[:, :, tap_row, tap_col].float()
+    return weight.transpose(0, 1).contiguous()
+
+
+def transposed_conv(x: torch.Tensor, kernels: list[torch.Tensor], layout: str) -> torch.Tensor:
+    """``conv_transpose2d(x, w, stride=2)`` (size 2H+1) from the :func:`upsampling_kernels` of ``w``."""
+    if layout == "phases":
+        return transposed_conv_by_phases(x, kernels)
+    if layout == "packed":
+        # 2H+2 rows: the last phase row reads only the zero padding below x; dropped like the original's size.
+        return F.pixel_shuffle(F.conv2d(x, kernels[0], padding=1), 2)[:, :, :-1, :-1]
+    return F.conv_transpose2d(x, kernels[0], stride=2)
 
 
 def transposed_conv_by_phases(x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
