@@ -57,3 +57,14 @@ def test_shrinking_warp_keeps_the_geometry() -> None:
     ours = warp(image, matrix, (197, 197), cv2.INTER_CUBIC)
     reference = cv2.resize(image, (197, 197), interpolation=cv2.INTER_AREA)
     assert np.abs(ours - reference)[4:-4, 4:-4].mean() < 2.0
+
+
+def test_enlarging_crop_is_gpens_own_warp() -> None:
+    """GPEN crops and pastes with ``cv2.warpAffine(..., flags=3)``: INTER_AREA, which warpAffine runs as bilinear.
+    Where the crop enlarges (no prefilter needed), ours is exactly that warp of the real photo."""
+    image = astronaut()
+    landmarks = np.array([[190.0, 95.0], [240.0, 92.0], [217.0, 125.0], [195.0, 150.0], [238.0, 148.0]])
+    alignment = FaceAlignment.from_landmarks(landmarks, 512)
+    gpen = cv2.warpAffine(image, alignment.matrix, (512, 512), flags=3)
+    assert np.array_equal(gpen, cv2.warpAffine(image, alignment.matrix, (512, 512), flags=cv2.INTER_LINEAR))
+    assert np.array_equal(alignment.crop(image), gpen)

@@ -223,7 +223,7 @@ def footprint_paste(image: np.ndarray, restored: np.ndarray, mask: np.ndarray, a
     rect = alignment.footprint(image.shape)
     size = (rect.x1 - rect.x0, rect.y1 - rect.y0)
     crop_to_rect = compose(translation(-rect.x0, -rect.y0), alignment.inverse)
-    face = warp(restored, crop_to_rect, size, cv2.INTER_CUBIC).astype(np.float32)
+    face = warp(restored, crop_to_rect, size, cv2.INTER_LINEAR).astype(np.float32)
     weight = warp(mask[:, :, np.newaxis], compose(crop_to_rect, pixel_scale(alignment.size / MASK_SIZE)), size, cv2.INTER_LINEAR)
     output = image.copy()
     region = output[rect.slices]

@@ -46,7 +46,8 @@ def test_identity_restorer_gives_back_the_image(test_images_dir, name: str, size
     assert reports and all(r.restored for r in reports)
     for report in reports:
         region = box_slices(report.box)
-        assert psnr(output[region][..., :3], image[region][..., :3]) >= 40
+        # Crop and paste both resample bilinearly, as GPEN does (39.8 dB at worst here; bicubic gave 40-41).
+        assert psnr(output[region][..., :3], image[region][..., :3]) >= 39
     outside = ~footprints_mask(image, reports, size)
     assert np.array_equal(output[outside], image[outside])
     if image.shape[2] == 4:
@@ -116,7 +117,7 @@ def test_uint16_keeps_the_full_precision() -> None:
     image = astronaut().astype(np.uint16) * 257 + 100  # values a uint8 round trip cannot produce
     output, reports = restore_faces(image, IdentityRestorer(), **OFFLINE)
     region = box_slices(reports[0].box)
-    assert psnr(output[region], image[region], peak=65535) >= 40
+    assert psnr(output[region], image[region], peak=65535) >= 38  # two bilinear resamplings, as above (38.4 dB)
     assert (output[region] % 257 != 0).mean() > 0.9
 
 

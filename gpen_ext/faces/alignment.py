@@ -152,5 +152,9 @@ class FaceAlignment:
         return bounding_rect(self.inverse, self.size, self.size, image_shape[:2])
 
     def crop(self, pixels: np.ndarray) -> np.ndarray:
-        """The aligned size x size crop of ``pixels`` (HxWxC, any supported dtype), bicubic as GPEN."""
-        return warp(pixels, self.matrix, (self.size, self.size), cv2.INTER_CUBIC)
+        """The aligned size x size crop of ``pixels`` (HxWxC, any supported dtype), bilinear as GPEN.
+
+        GPEN warps with ``flags=3``: INTER_AREA, which ``cv2.warpAffine`` runs as INTER_LINEAR
+        (a test checks OpenCV still does); bilinear is also 2x faster than bicubic on a 2048 crop.
+        """
+        return warp(pixels, self.matrix, (self.size, self.size), cv2.INTER_LINEAR)

@@ -82,8 +82,9 @@ def paste_face(
 ) -> None:
     """Blend ``restored`` (SxSxC pixels of ``color``'s dtype) over ``original`` into ``color`` (HxWxC, written in place).
 
-    The weight is ``strength`` x ``mask`` (MASK_SIZE square over the crop); the crop is warped
-    bicubically (GPEN's flags=3), the smooth mask bilinearly. On pixels where an earlier face of
+    The weight is ``strength`` x ``mask`` (MASK_SIZE square over the crop); crop and mask are warped
+    bilinearly, as GPEN's ``flags=3`` does (INTER_AREA, which ``warpAffine`` runs as INTER_LINEAR).
+    On pixels where an earlier face of
     ``weights`` has a larger weight, that face stays.
     """
     mask_to_crop = pixel_scale(alignment.size / MASK_SIZE)
@@ -93,7 +94,7 @@ def paste_face(
         return
     size = (rect.x1 - rect.x0, rect.y1 - rect.y0)
     crop_to_rect = compose(translation(-rect.x0, -rect.y0), alignment.inverse)
-    face = warp(restored, crop_to_rect, size, cv2.INTER_CUBIC)
+    face = warp(restored, crop_to_rect, size, cv2.INTER_LINEAR)
     mask_to_rect = compose(crop_to_rect, mask_to_crop)
     weight = warp(mask[:, :, np.newaxis], mask_to_rect, size, cv2.INTER_LINEAR) * np.float32(strength)
     held = weights.held(rect)
@@ -111,7 +112,7 @@ def blend_into(region: np.ndarray, face: np.ndarray, weight: np.ndarray) -> None
     """region += weight * (face - region), in float32, written back in place.
 
     ``face`` has the region's dtype and channels. It is clipped to the valid range first (a
-    bicubic warp of float pixels can overshoot), so the result is a convex combination of two
+    float model output can overshoot), so the result is a convex combination of two
     valid values: where ``weight`` is 0 it is exactly the original value, and nothing needs a
     (slow, 5x) boolean-masked write. Integer results are rounded.
 
