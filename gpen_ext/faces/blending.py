@@ -84,8 +84,7 @@ def paste_face(
 
     The weight is ``strength`` x ``mask`` (MASK_SIZE square over the crop); crop and mask are warped
     bilinearly, as GPEN's ``flags=3`` does (INTER_AREA, which ``warpAffine`` runs as INTER_LINEAR).
-    On pixels where an earlier face of
-    ``weights`` has a larger weight, that face stays.
+    On pixels where an earlier face of ``weights`` has a larger weight, that face stays.
     """
     mask_to_crop = pixel_scale(alignment.size / MASK_SIZE)
     support = support_rect(mask, compose(alignment.inverse, mask_to_crop), color.shape[:2])

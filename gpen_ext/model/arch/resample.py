@@ -6,6 +6,8 @@ without the reshapes, on any device and in any memory format.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 import torch.nn.functional as F
 
@@ -15,9 +17,9 @@ def depthwise(kernel: torch.Tensor, channels: int) -> torch.Tensor:
     return kernel.expand(channels, 1, *kernel.shape).contiguous()
 
 
-def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``upfirdn2d(x, k, pad=(padding, padding))`` (+ ``bias``, per channel); ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
-    return F.conv2d(x, kernel, bias, padding=padding, groups=x.shape[1])
+def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int) -> torch.Tensor:
+    """``upfirdn2d(x, k, pad=(padding, padding))``; ``kernel`` is the flipped ``k`` from :func:`depthwise`."""
+    return F.conv2d(x, kernel, padding=padding, groups=x.shape[1])
 
 
 def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -54,15 +56,21 @@ PACKED_MIN_CHANNELS = 128
 PACKED_DTYPES = (torch.bfloat16, torch.float16)
 
 
+def phase_taps(taps: tuple[tuple[int | None, ...], ...]) -> Iterator[tuple[int, int, int, int, int]]:
+    """(phase, tap row, tap col, row, col of the 3x3 weight) for every tap of the phase kernels that ``taps`` describe."""
+    for phase, (row, col) in enumerate(PHASES):
+        for tap_row, source_row in enumerate(taps[row]):
+            for tap_col, source_col in enumerate(taps[col]):
+                if source_row is not None and source_col is not None:
+                    yield phase, tap_row, tap_col, source_row, source_col
+
+
 def packed_phase_kernel(weight: torch.Tensor) -> torch.Tensor:
     """The (out, in, 3, 3) weight of a stride-2 transposed conv as one (4 * out, in, 2, 2) conv kernel."""
     out_channels, in_channels = weight.shape[:2]
     kernel = weight.new_zeros(out_channels, 4, in_channels, 2, 2)
-    for phase, (row, col) in enumerate(PHASES):
-        for tap_row, source_row in enumerate(PACKED_TAPS[row]):
-            for tap_col, source_col in enumerate(PACKED_TAPS[col]):
-                if source_row is not None and source_col is not None:
-                    kernel[:, phase, :, tap_row, tap_col] = weight[:, :, source_row, source_col]
+    for phase, tap_row, tap_col, row, col in phase_taps(PACKED_TAPS):
+        kernel[:, phase, :, tap_row, tap_col] = weight[:, :, row, col]
     return kernel.reshape(4 * out_channels, in_channels, 2, 2)
 
 
@@ -108,11 +116,8 @@ def transposed_weight(kernels: list[torch.Tensor], layout: str) -> torch.Tensor:
         phases, taps = kernels, PARITY_TAPS
     out_channels, in_channels = phases[0].shape[:2]
     weight = phases[0].new_zeros(out_channels, in_channels, 3, 3, dtype=torch.float32)
-    for (row, col), kernel in zip(PHASES, phases):
-        for tap_row, source_row in enumerate(taps[row]):
-            for tap_col, source_col in enumerate(taps[col]):
-                if source_row is not None and source_col is not None:
-                    weight[:, :, source_row, source_col] = kernel[:, :, tap_row, tap_col].float()
+    for phase, tap_row, tap_col, row, col in phase_taps(taps):
+        weight[:, :, row, col] = phases[phase][:, :, tap_row, tap_col].float()
     return weight.transpose(0, 1).contiguous()
 
 
