@@ -12,7 +12,7 @@ from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch import fused, resample
-from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, pointwise_bands, upsampling_bands
+from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, upsampling_bands
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
 
 
@@ -84,7 +84,7 @@ def test_bands_give_the_same_image(band_bytes: int, fp32_outputs: dict) -> None:
     torch.testing.assert_close(model(recipe_input(256)), fp32_output(256, fp32_outputs), rtol=0, atol=1e-6)
 
 
-BAND_KINDS = {"pointwise": (pointwise_bands, 1), "upsampling": (upsampling_bands, 2), "downsampling": (downsampling_bands, 0.5)}
+BAND_KINDS = {"upsampling": (upsampling_bands, 2), "downsampling": (downsampling_bands, 0.5)}
 
 
 @pytest.mark.parametrize("kind", list(BAND_KINDS))

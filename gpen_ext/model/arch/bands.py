@@ -13,6 +13,7 @@ zero padding is right), so the result is bit-identical to computing the step in 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -42,15 +43,6 @@ def band_height(output_rows: int, row_bytes: int, band_bytes: int) -> int:
     """Rows per band (even, at least 4) so that one band of ``row_bytes`` rows is about ``band_bytes``."""
     rows = max(band_bytes // max(row_bytes, 1), 4)
     return min(output_rows, rows - rows % 2)
-
-
-def pointwise_bands(input_rows: int, height: int) -> list[Band]:
-    """The bands of a 1x1 conv (the encoder's first layer): no margin."""
-    bands = []
-    for start in range(0, input_rows, height):
-        rows = slice(start, min(start + height, input_rows))
-        bands.append(Band(rows, rows, slice(0, rows.stop - start)))
-    return bands
 
 
 def upsampling_bands(input_rows: int, height: int) -> list[Band]:
@@ -83,15 +75,12 @@ class RowChunks:
     """
 
     def __init__(self, pieces: list[torch.Tensor]) -> None:
-        self.pieces = pieces
+        self.pieces: list[torch.Tensor | None] = list(pieces)
         self.starts = [0]
         for piece in pieces:
             self.starts.append(self.starts[-1] + piece.shape[2])
-
-    @property
-    def shape(self) -> torch.Size:
-        first = self.pieces[0]
-        return torch.Size((first.shape[0], first.shape[1], self.starts[-1], first.shape[3]))
+        first = pieces[0]
+        self.shape = torch.Size((first.shape[0], first.shape[1], self.starts[-1], first.shape[3]))
 
     def views(self, rows: slice) -> list[torch.Tensor]:
         """Rows ``rows.start`` to ``rows.stop`` (a plain slice within the map) as views, one per piece met."""
@@ -112,3 +101,54 @@ class RowChunks:
     def sample(self, index: int) -> RowChunks:
         """The map of one face of the batch."""
         return RowChunks([piece[index : index + 1] for piece in self.pieces])
+
+    def release_above(self, row: int) -> None:
+        """Let go of the pieces that end at or above ``row``: a reader going down the map is done with them.
+
+        The decoder frees each level's input and encoder feature this way while it reads them, so
+        they are gone before the level's own output and image are complete (at 2048 the input of
+        the top level is 128 MB in bf16, 256 MB in fp32).
+        """
+        for index, stop in enumerate(self.starts[1:]):
+            if stop <= row:
+                self.pieces[index] = None
+
+
+class ComputedRows:
+    """A pointwise layer's output over a map, computed for the rows a reader asks for, never stored.
+
+    GPEN's first encoder layer (a 1x1 conv from RGB) makes the largest map of the network (16
+    channels at 2048: 128 MB in bf16, 256 MB in fp32) and two layers read it, band by band: the
+    next encoder layer and the top decoder level. Recomputing its rows for each band costs one
+    1x1 conv pass more per forward (~15 ms at 2048 on two cores) and keeps it out of the peak.
+    Readers see the interface of :class:`RowChunks`.
+    """
+
+    def __init__(self, source: RowChunks, layer: Callable[[torch.Tensor], torch.Tensor], channels: int) -> None:
+        self.source = source
+        self.layer = layer
+        self.channels = channels
+
+    @property
+    def shape(self) -> torch.Size:
+        batch, _, rows, columns = self.source.shape
+        return torch.Size((batch, self.channels, rows, columns))
+
+    def read(self, rows: slice) -> torch.Tensor:
+        return self.layer(self.source.read(rows))
+
+    def views(self, rows: slice) -> list[torch.Tensor]:
+        return [self.read(rows)]
+
+    def whole(self) -> torch.Tensor:
+        return self.read(slice(0, self.source.shape[2]))
+
+    def sample(self, index: int) -> ComputedRows:
+        return ComputedRows(self.source.sample(index), self.layer, self.channels)
+
+    def release_above(self, row: int) -> None:
+        """Nothing is held (see :meth:`RowChunks.release_above`)."""
+
+
+Rows = RowChunks | ComputedRows
+"""A map that readers take row ranges of."""

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bands import Band, RowChunks, band_height, upsampling_bands
+from .bands import Band, Rows, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
 from .fused import conv_bias_leaky, pointwise_conv_sum, scale_bias_leaky
 from .placement import Placement
@@ -125,17 +125,38 @@ class StyledConv(nn.Module):
         upsampled = transposed_conv(x, kernels, self.conv.layout)
         return conv_bias_leaky(upsampled, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels)
 
-    def noise(self, feature: list[torch.Tensor]) -> torch.Tensor:
-        """The second half of the output, ``leaky_relu(noise_weight * feature + noise_bias)``.
+    def noise_pieces(self, feature: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The second half of the output, ``leaky_relu(noise_weight * feature + noise_bias)``, per piece.
 
         ``feature`` is the encoder feature over the output's rows, in consecutive pieces.
         """
-        pieces = [scale_bias_leaky(piece, self.noise_scale, self.noise_bias) for piece in feature]
+        return [scale_bias_leaky(piece, self.noise_scale, self.noise_bias) for piece in feature]
+
+    def noise(self, feature: list[torch.Tensor]) -> torch.Tensor:
+        """:meth:`noise_pieces` as one tensor."""
+        pieces = self.noise_pieces(feature)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=2)
 
     def join_noise(self, activated: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
-        """The layer's 2C-channel output: ``activated`` (from :meth:`convolve`), then :meth:`noise`."""
-        return torch.cat([activated, self.noise(feature)], dim=1)
+        """The layer's 2C-channel output: ``activated`` (from :meth:`convolve`), then :meth:`noise`.
+
+        Noise pieces are copied straight to their rows of the output: joining them first would
+        copy them twice.
+        """
+        pieces = self.noise_pieces(feature)
+        if len(pieces) == 1:
+            return torch.cat([activated, pieces[0]], dim=1)
+        batch, channels, rows, columns = activated.shape
+        joined = torch.empty(
+            (batch, 2 * channels, rows, columns), dtype=activated.dtype, device=activated.device,
+            memory_format=self.placement.memory_format,
+        )
+        joined[:, :channels] = activated
+        start = 0
+        for piece in pieces:
+            joined[:, channels:, start : start + piece.shape[2]] = piece
+            start += piece.shape[2]
+        return joined
 
 
 class ToRGB(nn.Module):
@@ -161,11 +182,14 @@ class ToRGB(nn.Module):
         return pointwise_conv_sum(halves, weights)
 
     def finish(self, image: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
-        """The projected ``image`` in fp32 plus the bias and the 2x-upsampled ``skip``."""
-        image = image.float().add_(self.bias)
-        if skip is not None:
-            image.add_(upsample2x(skip, self.upsample_kernel))
-        return image
+        """The projected ``image`` in fp32 plus the bias and the 2x-upsampled ``skip``.
+
+        Two passes over the 3-channel map: the upsampling conv writes skip + bias in fp32 and the
+        projection is added into it (each pass over a 2048 x 2048 x 3 map costs ~10 ms on a CPU).
+        """
+        if skip is None:
+            return torch.add(self.bias, image)
+        return upsample2x(skip, self.upsample_kernel, self.bias.flatten()).add_(image)
 
 
 class DecoderLevel(nn.Module):
@@ -178,24 +202,26 @@ class DecoderLevel(nn.Module):
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
 
     def activations(
-        self, x: torch.Tensor, feature: RowChunks, band: Band, kernels: list[list[torch.Tensor]],
-    ) -> list[torch.Tensor]:
-        """The two channel halves of the level's output on ``band.rows``, from ``x``, the previous output on ``band.inputs``."""
+        self, x: torch.Tensor, feature: Rows, band: Band, kernels: list[list[torch.Tensor]],
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The level's output on ``band.rows`` from ``x``, the previous output on ``band.inputs``:
+        the second conv's activated half, and the encoder feature pieces its noise half is made from."""
         upsampled = self.up.convolve(x, kernels[0])
         # The 3x3 conv needs one row on each side of the band; the rest of the slice's margin is dropped here.
         first, last = max(band.kept.start - 1, 0), min(band.kept.stop + 1, upsampled.shape[2])
         offset = 2 * band.inputs.start
-        near = feature.views(slice(offset + first, offset + last))
+        # Read once (a computed feature is computed once); the second conv's rows are a part of these.
+        near = RowChunks(feature.views(slice(offset + first, offset + last)))
         # Rebinding y right after each step frees the previous tensor before the next allocates.
-        y = self.up.join_noise(upsampled[:, :, first:last], near)
+        y = self.up.join_noise(upsampled[:, :, first:last], near.pieces)
         del upsampled
         kept = slice(band.kept.start - first, band.kept.stop - first)
         activated = self.conv.convolve(y, kernels[1])[:, :, kept]
         del y
-        return [activated, self.conv.noise(feature.views(slice(offset + band.kept.start, offset + band.kept.stop)))]
+        return activated, near.views(kept)
 
     def forward(
-        self, x: RowChunks, feature: RowChunks, styles: list[torch.Tensor], skip: torch.Tensor,
+        self, x: RowChunks, feature: Rows, styles: list[torch.Tensor], skip: torch.Tensor,
         band_bytes: int, keep_output: bool,
     ) -> tuple[RowChunks | None, torch.Tensor]:
         """(this level's output, or None when not ``keep_output``; the image so far at this resolution).
@@ -208,12 +234,18 @@ class DecoderLevel(nn.Module):
         element = x.pieces[0].element_size()
         bands = upsampling_bands(x.shape[2], band_height(rows, columns * 2 * self.conv.channels * element, band_bytes))
         outputs, images = [], []
-        for band in bands:
-            halves = self.activations(x.read(band.inputs), feature, band, kernels)
+        for band, following in zip(bands, [*bands[1:], None]):
+            activated, near = self.activations(x.read(band.inputs), feature, band, kernels)
             if keep_output:
-                halves = [torch.cat(halves, dim=1)]
+                halves = [self.conv.join_noise(activated, near)]
                 outputs.append(halves[0])
+            else:
+                halves = [activated, self.conv.noise(near)]
             images.append(self.to_rgb.project(halves, kernels[2]))
+            # Free what no later band reads: it reads x from its input rows, the feature from one row above its own.
+            del activated, near, halves
+            x.release_above(following.inputs.start if following else x.shape[2])
+            feature.release_above(following.rows.start - 1 if following else feature.shape[2])
         image = images[0] if len(images) == 1 else torch.cat(images, dim=2)
         return (RowChunks(outputs) if keep_output else None), self.to_rgb.finish(image, skip)
 
@@ -232,7 +264,7 @@ class Decoder(nn.Module):
         styled = [self.conv1, self.to_rgb1] + [layer for level in self.levels for layer in level.children()]
         self.modulation = StyleModulation(reader, [f"{layer.prefix}.conv" for layer in styled], placement)
 
-    def forward(self, features: list[RowChunks], styles: list[torch.Tensor], band_bytes: int) -> torch.Tensor:
+    def forward(self, features: list[Rows], styles: list[torch.Tensor], band_bytes: int) -> torch.Tensor:
         """One sample. ``features`` (full resolution first) is consumed: each is freed after its level.
 
         ``styles`` holds one style per modulated layer, in the order of use; ``band_bytes`` bounds
@@ -240,7 +272,7 @@ class Decoder(nn.Module):
         """
         style = iter(styles)
         feature = features.pop()
-        x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), feature.pieces)
+        x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), [feature.whole()])
         skip = self.to_rgb1.finish(self.to_rgb1.project([x], self.to_rgb1.conv(next(style))), None)
         x = RowChunks([x])
         for index, level in enumerate(self.levels):

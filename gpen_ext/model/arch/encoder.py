@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bands import RowChunks, band_height, downsampling_bands, pointwise_bands
+from .bands import ComputedRows, RowChunks, Rows, band_height, downsampling_bands
 from .config import GPENConfig
 from .fused import conv_bias_leaky
 from .placement import Placement
@@ -42,14 +42,17 @@ class EncoderLayer(nn.Module):
             x = blur(x, self.blur_kernel, DOWNSAMPLE_BLUR_PADDING)
         return conv_bias_leaky(x, self.weight, self.bias, stride=self.stride)
 
-    def forward(self, x: RowChunks, band_bytes: int) -> RowChunks:
-        """The layer band by band (see ``bands``): each band's blurred slice is about ``band_bytes``."""
-        _, channels, rows, columns = x.shape
-        element = x.pieces[0].element_size()
+    def forward(self, x: Rows, band_bytes: int) -> Rows:
+        """The layer band by band (see ``bands``): each band's blurred slice is about ``band_bytes``.
+
+        The first (1x1) layer's output is not computed here: its readers compute the rows they
+        read (:class:`ComputedRows`).
+        """
         if self.blur_kernel is None:
-            bands = pointwise_bands(rows, band_height(rows, columns * self.weight.shape[0] * element, band_bytes))
-        else:
-            bands = downsampling_bands(rows, band_height(rows // 2, 2 * columns * channels * element, band_bytes))
+            return ComputedRows(x, self.compute, self.weight.shape[0])
+        _, channels, rows, columns = x.shape
+        element = self.weight.element_size()
+        bands = downsampling_bands(rows, band_height(rows // 2, 2 * columns * channels * element, band_bytes))
         return RowChunks([self.compute(x.read(band.inputs))[:, :, band.kept] for band in bands])
 
 
@@ -75,7 +78,7 @@ class Encoder(nn.Module):
         self.register_buffer("final_weight", placement.fp32(weight * ACTIVATION_GAIN), persistent=False)
         self.register_buffer("final_bias", placement.fp32(bias), persistent=False)
 
-    def forward(self, image: torch.Tensor, band_bytes: int) -> tuple[list[RowChunks], torch.Tensor]:
+    def forward(self, image: torch.Tensor, band_bytes: int) -> tuple[list[Rows], torch.Tensor]:
         """(features from full resolution down to 4x4, the fp32 code that feeds the style mapping)."""
         features = []
         x = RowChunks([image])

@@ -23,6 +23,11 @@ class GPENGenerator(nn.Module):
     happens here at construction; the prepared tensors are buffers, not the original parameters.
     ``band_bytes`` is the size the network's intermediates are cut to (see ``bands``); any value
     gives the same result.
+
+    The restored image is fp32 in the placement's memory format: channels-last (NHWC in memory,
+    how pixels are stored) on the CPU and CUDA. Turning it into NCHW memory would cost a pass
+    over the image as slow as a decoder layer (3-channel transposes), and the pixel conversion
+    that follows reads NHWC directly.
     """
 
     def __init__(self, config: GPENConfig, state_dict: dict[str, torch.Tensor], placement: Placement) -> None:
@@ -88,7 +93,7 @@ class GPENGenerator(nn.Module):
             self.decoder(sample, [style[index] for style in styles], self.band_bytes)
             for index, sample in enumerate(samples)
         ]
-        return torch.cat(outputs).contiguous()
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
 
 
 def build_generator(
