@@ -12,7 +12,8 @@ from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch import fused, resample
-from gpen_ext.model.arch.bands import RowChunks, band_height, downsampling_bands, upsampling_bands
+from gpen_ext.model.arch.bands import ComputedRows, RowChunks, band_height, downsampling_bands, upsampling_bands
+from gpen_ext.model.arch.decoder import DecoderLevel
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
 
 
@@ -117,6 +118,50 @@ def test_row_chunks_read_across_pieces() -> None:
     assert chunks.read(slice(2, 8)).is_contiguous(memory_format=torch.channels_last)
     assert chunks.read(slice(4, 6)).data_ptr() == whole[:, :, 4:6].data_ptr(), "rows inside one piece are a view"
     assert torch.equal(chunks.sample(1).whole(), whole[1:])
+
+
+def test_row_chunks_release_the_pieces_above_a_row() -> None:
+    whole = torch.arange(3 * 10 * 4.0).reshape(1, 3, 10, 4)
+    chunks = RowChunks([whole[:, :, :3], whole[:, :, 3:7], whole[:, :, 7:]])
+    chunks.release_above(6)  # the second piece ends at 7: still needed
+    assert chunks.pieces[0] is None and chunks.pieces[1] is not None and chunks.shape == whole.shape
+    assert torch.equal(chunks.read(slice(4, 9)), whole[:, :, 4:9])
+    chunks.release_above(10)
+    assert all(piece is None for piece in chunks.pieces)
+    with pytest.raises(TypeError):
+        chunks.read(slice(0, 2))  # a released row is an error, never stale data
+
+
+def test_first_encoder_map_is_computed_where_read_not_stored() -> None:
+    """The 1x1 layer's map (the largest of the network) is handed on as rows computed on demand, equal to the layer
+    applied to the whole image."""
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    image = model.placement.compute(recipe_input(256))
+    features, _ = model.encoder(image, model.band_bytes)
+    assert isinstance(features[0], ComputedRows) and features[0].shape == (1, config.channels(256), 256, 256)
+    whole = model.encoder.layers[0].compute(image)
+    torch.testing.assert_close(features[0].read(slice(100, 140)), whole[:, :, 100:140], rtol=0, atol=0)
+    assert all(isinstance(feature, RowChunks) for feature in features[1:])
+
+
+def test_decoder_levels_free_their_input_as_they_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With bands, every level has released each piece of its input map by the time it returns (the peak at 2048
+    depends on it), and the image is still the golden one (see test_bands_give_the_same_image)."""
+    config = CONFIGS[256]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    model.band_bytes = 2**16
+    inputs: list[RowChunks] = []
+    level_forward = DecoderLevel.forward
+
+    def recording(self, x, *args, **kwargs):
+        inputs.append(x)
+        return level_forward(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(DecoderLevel, "forward", recording)
+    model(recipe_input(256))
+    assert len(inputs) == len(model.decoder.levels) and max(len(x.pieces) for x in inputs) > 2
+    assert all(piece is None for x in inputs for piece in x.pieces)
 
 
 def test_noise_injection_is_used() -> None:
