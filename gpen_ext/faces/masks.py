@@ -111,6 +111,24 @@ def parsing_mask(labels: np.ndarray) -> np.ndarray:
     return mask * crop_disc()
 
 
+def at_mask_size(faces: torch.Tensor) -> torch.Tensor:
+    """(N, C, S, S) float32 faces resampled to MASK_SIZE: area-averaged down, bilinear up.
+
+    A CPU tensor is shrunk by OpenCV's area resize, plane by plane: for a 2048 face 2 ms against
+    8 ms (17-20 ms under load) for torch's ``area`` interpolation, which casting to bf16 or
+    channels-last does not speed up; the same averages up to float32 rounding.
+    """
+    size = faces.shape[-1]
+    if size > MASK_SIZE and faces.device.type == "cpu":
+        planes = faces.contiguous().numpy().reshape(-1, size, size)
+        shrunk = [cv2.resize(plane, (MASK_SIZE, MASK_SIZE), interpolation=cv2.INTER_AREA) for plane in planes]
+        return torch.from_numpy(np.stack(shrunk)).view(*faces.shape[:2], MASK_SIZE, MASK_SIZE)
+    if size != MASK_SIZE:
+        mode = "area" if size > MASK_SIZE else "bilinear"
+        return F.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode=mode)
+    return faces
+
+
 class FaceParser:
     """facexlib's ParseNet on restored faces: per-pixel face-part labels at 512x512."""
 
@@ -120,10 +138,7 @@ class FaceParser:
 
     def labels(self, faces: torch.Tensor) -> np.ndarray:
         """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 512, 512) class labels."""
-        faces = faces.to(self.device, torch.float32)
-        if faces.shape[-1] != MASK_SIZE:
-            mode = "area" if faces.shape[-1] > MASK_SIZE else "bilinear"
-            faces = F.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode=mode)
+        faces = at_mask_size(faces.to(self.device, torch.float32))
         with torch.inference_mode():
             logits = self.network(faces)[0]
         return logits.argmax(dim=1).cpu().numpy()
