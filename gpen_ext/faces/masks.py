@@ -130,18 +130,30 @@ def at_mask_size(faces: torch.Tensor) -> torch.Tensor:
 
 
 class FaceParser:
-    """facexlib's ParseNet on restored faces: per-pixel face-part labels at 512x512."""
+    """facexlib's ParseNet on restored faces: per-pixel face-part labels at 512x512.
+
+    It computes in its network's dtype (``get_parser`` chooses it): the faces are resized to
+    MASK_SIZE in float32 and only then cast, so the cast touches a 512 image, not a 2048 one.
+    """
 
     def __init__(self, network: torch.nn.Module):
         self.network = network
-        self.device = next(network.parameters()).device
+        parameter = next(network.parameters())
+        self.device, self.dtype = parameter.device, parameter.dtype
+
+    def logits(self, faces: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 19, 512, 512) class scores in the parser's dtype."""
+        faces = at_mask_size(faces.to(self.device, torch.float32)).to(self.dtype)
+        with torch.inference_mode():
+            return self.network(faces)[0]
 
     def labels(self, faces: torch.Tensor) -> np.ndarray:
-        """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 512, 512) class labels."""
-        faces = at_mask_size(faces.to(self.device, torch.float32))
-        with torch.inference_mode():
-            logits = self.network(faces)[0]
-        return logits.argmax(dim=1).cpu().numpy()
+        """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 512, 512) class labels.
+
+        The argmax reads the scores in the parser's dtype: widening bf16 to fp32 is exact, so it
+        would pick the same labels after one more pass over them.
+        """
+        return self.logits(faces).argmax(dim=1).cpu().numpy()
 
     def masks(self, faces: torch.Tensor) -> list[np.ndarray]:
         """One GPEN parsing mask per face."""
@@ -178,12 +190,17 @@ MASK_FALLBACK = FallbackNotice()
 
 
 def get_parser(
-    mask: str, weights_dir: str | os.PathLike | None, device: torch.device, allow_download: bool
+    mask: str,
+    weights_dir: str | os.PathLike | None,
+    device: torch.device,
+    allow_download: bool,
+    dtype: torch.dtype = torch.float32,
 ) -> FaceParser | None:
     """The parser that ``mask`` asks for, or None for the landmark mask (``feather``, or ``auto`` without ParseNet).
 
     ParseNet's weights are found or fetched like the detector's (the same folder, downloaded
-    once when allowed); ``parsing`` without them is a DetectorError naming ``feather``.
+    once when allowed); ``parsing`` without them is a DetectorError naming ``feather``. ``dtype``
+    is the precision ParseNet computes in; the pipeline chooses it (``pipeline.parser_dtype``).
     """
     if mask not in MASK_MODES:
         raise GPENError(f"unknown mask {mask!r}: choose one of {', '.join(MASK_MODES)}")
@@ -192,7 +209,7 @@ def get_parser(
     fetch = allow_download and not (mask == "auto" and MASK_FALLBACK.download_failed)
     try:
         path = facexlib_models.resolve_weights(facexlib_models.PARSENET_WEIGHTS, weights_dir, fetch)
-        return FaceParser(facexlib_models.load_parsenet(path, device))
+        return FaceParser(facexlib_models.load_parsenet(path, device, dtype))
     except DetectorError as error:
         if mask == "parsing":
             raise
