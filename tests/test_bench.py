@@ -48,3 +48,21 @@ def test_profile_puts_every_convolution_of_a_real_forward_in_its_kind() -> None:
         assert kinds.get(kind, 0) > 0, kind
     upsampling = kinds.get("dense conv upsampling (transposed)", 0) + kinds.get("dense conv upsampling phases", 0)
     assert upsampling > kinds["dense conv 3x3"] / 10, kinds
+
+
+def test_pipeline_bench_times_the_same_random_parser_in_every_run(tmp_path: Path) -> None:
+    """The paste's time follows the parsing mask's extent, so ``--random-parsenet`` saves the same weights
+    whatever the random state before it."""
+    import torch
+
+    from gpen_ext.bench.pipeline import random_parsenet_dir
+    from gpen_ext.faces.facexlib_models import PARSENET_WEIGHTS
+
+    saved = []
+    for name in ("first", "second"):
+        folder = tmp_path / name
+        folder.mkdir()
+        torch.rand(7)  # the random state moves on between runs
+        saved.append(torch.load(random_parsenet_dir(folder) / PARSENET_WEIGHTS.filename, weights_only=True))
+    assert saved[0].keys() == saved[1].keys()
+    assert all(torch.equal(saved[0][key], saved[1][key]) for key in saved[0])
