@@ -197,12 +197,14 @@ def test_cpu_parsenet_runs_channels_last_with_the_same_labels(tmp_path, test_ima
     assert (labels != expected).mean() < 1e-4  # float rounding may only split near-ties
 
 
+@pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format])
 @pytest.mark.parametrize("size", [256, 1024, 2048])
-def test_faces_reach_the_mask_size_as_torch_resamples_them(size: int) -> None:
-    """On the CPU a larger face is shrunk by OpenCV's area resize (4x faster than torch's at 2048): the same
-    averages as torch's ``area`` interpolation up to float32 rounding; a smaller face is enlarged bilinearly."""
+def test_faces_reach_the_mask_size_as_torch_resamples_them(size: int, memory_format: torch.memory_format) -> None:
+    """On the CPU a larger face is shrunk by OpenCV's area resize (4x faster than torch's at 2048), read in the
+    layout it has (GPEN's output is channels-last): the same averages as torch's ``area`` interpolation up to
+    float32 rounding; a smaller face is enlarged bilinearly."""
     torch.manual_seed(0)
-    faces = torch.rand(2, 3, size, size) * 2 - 1
+    faces = (torch.rand(2, 3, size, size) * 2 - 1).contiguous(memory_format=memory_format)
     mode = "area" if size > MASK_SIZE else "bilinear"
     expected = torch.nn.functional.interpolate(faces, size=(MASK_SIZE, MASK_SIZE), mode=mode)
     resized = at_mask_size(faces)
