@@ -13,7 +13,7 @@ from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch import fused, resample
 from gpen_ext.model.arch.bands import ComputedRows, RowChunks, band_height, downsampling_bands, upsampling_bands
-from gpen_ext.model.arch.decoder import DecoderLevel
+from gpen_ext.model.arch.decoder import DecoderLevel, Modulation
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
 
 
@@ -162,6 +162,28 @@ def test_decoder_levels_free_their_input_as_they_go(monkeypatch: pytest.MonkeyPa
     model(recipe_input(256))
     assert len(inputs) == len(model.decoder.levels) and max(len(x.pieces) for x in inputs) > 2
     assert all(piece is None for x in inputs for piece in x.pieces)
+
+
+@pytest.mark.skipif(not fused.cpu_fuses_post_ops(), reason="input-side modulation runs where oneDNN fuses (x86 CPUs)")
+def test_small_maps_modulate_the_input_instead_of_the_weights() -> None:
+    """Styled convs on maps smaller than their weights (GPEN-512: up to 64 x 64) keep fixed kernels, scale the input
+    by the style and the output by the demodulation: the same function as the modulated kernels, in fp32."""
+    config = CONFIGS[512]
+    model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
+    layers = [(model.decoder.conv1, 4)] + [
+        (layer, 2 ** (index + 3) // (2 if layer is level.up else 1))
+        for index, level in enumerate(model.decoder.levels) for layer in (level.up, level.conv)
+    ]
+    assert [resolution for layer, resolution in layers if layer.small_map] == [4, 4, 8, 8, 16, 16, 32, 32, 64]
+    generator = torch.Generator().manual_seed(0)
+    for layer, resolution in layers[:9]:
+        channels = layer.conv.squares.shape[1]
+        style = torch.randn(channels, generator=generator)
+        x = torch.randn(1, channels, resolution, resolution, generator=generator).contiguous(memory_format=torch.channels_last)
+        modulation = layer.modulation(style)
+        assert modulation.input_scale is not None and modulation.kernels[0] is layer.conv.kernel0
+        modulated = layer.convolve(x, Modulation(layer.conv(style), layer.bias))
+        torch.testing.assert_close(layer.convolve(x, modulation), modulated, rtol=1e-4, atol=1e-4)
 
 
 def test_noise_injection_is_used() -> None:

@@ -14,13 +14,15 @@ Rewrites of the original that keep its function but move work out of the hot pat
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .bands import Band, Rows, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
-from .fused import conv_bias_leaky, pointwise_conv_sum, scale_bias_leaky
+from .fused import conv_bias_leaky, fuses_on, pointwise_conv_sum, scale_bias_leaky
 from .placement import Placement
 from .resample import depthwise, transposed_conv, transposed_weight, upsample2x, upsampling_kernels, upsampling_layout
 from .style import StyleModulation
@@ -70,11 +72,15 @@ class ModulatedWeight(nn.Module):
             self.register_buffer(f"kernel{index}", self.placement.compute(kernel), persistent=False)
         self.layout, self.count = layout, len(kernels)
 
+    def demodulation(self, style: torch.Tensor) -> torch.Tensor:
+        """(out_channels,) fp32: what demodulation scales each output channel's ``style``-modulated kernel by."""
+        return torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS)
+
     def forward(self, style: torch.Tensor) -> list[torch.Tensor]:
         """The kernels modulated by ``style`` (in_channels,), in the compute dtype."""
         factors = style.unsqueeze(0)
         if self.squares is not None:
-            factors = factors * torch.rsqrt(self.squares @ style.square() + DEMODULATION_EPS).unsqueeze(1)
+            factors = factors * self.demodulation(style).unsqueeze(1)
         if self.layout == "transposed":
             # Contiguous like the kernel's own first two dims: a strided factor makes the multiply 6x slower.
             factors = factors.transpose(0, 1).contiguous()
@@ -85,22 +91,52 @@ class ModulatedWeight(nn.Module):
         return [self.placement.compute(kernel * factors) for kernel in self.kernels()]
 
 
+def scale_channels(x: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """``x * scale`` for an fp32 per-channel ``scale``, computed in fp32 and rounded once to ``x``'s dtype.
+
+    (torch's in-place multiply of a bf16 map by an fp32 factor does the same 60x slower.)
+    """
+    return x.float().mul_(scale).to(x.dtype) if x.dtype != torch.float32 else x * scale
+
+
+@dataclass(frozen=True)
+class Modulation:
+    """What a styled conv computes with for one style.
+
+    Modulated kernels (the original's way), or, where the map is smaller than the weight, the
+    layer's fixed kernels with the style applied to the input channels and the demodulation to
+    the output channels: conv(x, w * s * d) = d * conv(x * s, w). The second touches the map
+    twice instead of the weight once, so it wins on the small maps (up to 64 x 64) of the decoder's
+    512-channel levels, whose weights are 5-17 M values, and the fixed kernels need no per-face copy.
+    """
+
+    kernels: list[torch.Tensor]
+    bias: torch.Tensor
+    input_scale: torch.Tensor | None = None  # (1, in, 1, 1) fp32
+    output_scale: torch.Tensor | None = None  # (1, out, 1, 1) fp32
+
+
 class StyledConv(nn.Module):
     """Modulated 3x3 conv (or 2x transposed conv + blur), then noise concat and fused leaky ReLU.
 
-    ``conv`` turns a style into kernels once per level; :meth:`convolve` applies them (to the whole
-    map or to one band) with the bias and activation, and :meth:`join_noise` appends the activated
-    encoder feature as the second half of the channels.
+    :meth:`modulation` turns a style into what the conv computes with, once per level;
+    :meth:`convolve` applies it (to the whole map or to one band) with the bias and activation,
+    and :meth:`join_noise` appends the activated encoder feature as the second half of the channels.
     """
 
     COMPUTE_BUFFERS = ("bias", "noise_bias", "noise_scale", "blur_kernel")  # see GPENGenerator._apply
 
-    def __init__(self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement) -> None:
+    def __init__(
+        self, reader: StateDictReader, prefix: str, gain: float, upsample: bool, placement: Placement, resolution: int,
+    ) -> None:
+        """``resolution``: of the layer's (square) input map."""
         super().__init__()
         self.prefix = prefix
         self.placement = placement
         weight = reader.take(f"{prefix}.conv.weight")
         self.channels = weight.shape[1]
+        # Input values (in x resolution^2) against weight values (out x in x 3 x 3).
+        self.small_map = resolution**2 < weight.shape[1] * weight.shape[3] * weight.shape[4]
         layout = upsampling_layout(placement.device, placement.dtype, self.channels) if upsample else "conv"
         self.conv = ModulatedWeight(weight, gain, demodulate=True, layout=layout, placement=placement)
         bias = reader.take(f"{prefix}.activate.bias")
@@ -118,12 +154,33 @@ class StyledConv(nn.Module):
         if self.blur_kernel is not None:
             self.conv.relayout(upsampling_layout(self.placement.device, self.placement.dtype, self.channels))
 
-    def convolve(self, x: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
-        """The first half of the output: leaky ReLU of the modulated conv (kernels from ``self.conv``) + bias."""
+    def modulation(self, style: torch.Tensor) -> Modulation:
+        """What :meth:`convolve` computes with for ``style``: fixed kernels on small maps where oneDNN runs them
+        (it takes an fp32 bias with any input), modulated kernels elsewhere."""
+        if not (self.small_map and fuses_on(self.placement.device, self.placement.dtype)):
+            return Modulation(self.conv(style), self.bias)
+        demodulation = self.conv.demodulation(style)
+        # leaky_relu(d * z + b) = d * leaky_relu(z + b / d) since d > 0 (an rsqrt): the conv adds b / d, then the
+        # activated output is scaled by d.
+        return Modulation(
+            self.conv.kernels(), self.bias.float() / demodulation, style.view(1, -1, 1, 1), demodulation.view(1, -1, 1, 1),
+        )
+
+    def convolve(self, x: torch.Tensor, modulation: Modulation) -> torch.Tensor:
+        """The first half of the output: leaky ReLU of the modulated conv + bias (``modulation`` from :meth:`modulation`).
+
+        The scales are applied in fp32 and rounded once to the compute dtype.
+        """
+        if modulation.input_scale is not None:
+            x = scale_channels(x, modulation.input_scale)
         if self.blur_kernel is None:
-            return conv_bias_leaky(x, kernels[0], self.bias, padding=1)
-        upsampled = transposed_conv(x, kernels, self.conv.layout)
-        return conv_bias_leaky(upsampled, self.blur_kernel, self.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels)
+            activated = conv_bias_leaky(x, modulation.kernels[0], modulation.bias, padding=1)
+        else:
+            upsampled = transposed_conv(x, modulation.kernels, self.conv.layout)
+            activated = conv_bias_leaky(
+                upsampled, self.blur_kernel, modulation.bias, padding=UPSAMPLE_BLUR_PADDING, groups=self.channels,
+            )
+        return activated if modulation.output_scale is None else scale_channels(activated, modulation.output_scale)
 
     def noise_pieces(self, feature: list[torch.Tensor]) -> list[torch.Tensor]:
         """The second half of the output, ``leaky_relu(noise_weight * feature + noise_bias)``, per piece.
@@ -197,16 +254,17 @@ class DecoderLevel(nn.Module):
 
     def __init__(self, reader: StateDictReader, index: int, placement: Placement) -> None:
         super().__init__()
-        self.up = StyledConv(reader, f"generator.convs.{2 * index}", ACTIVATION_GAIN, True, placement)
-        self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement)
+        resolution = 2 ** (index + 3)
+        self.up = StyledConv(reader, f"generator.convs.{2 * index}", ACTIVATION_GAIN, True, placement, resolution // 2)
+        self.conv = StyledConv(reader, f"generator.convs.{2 * index + 1}", ACTIVATION_GAIN, False, placement, resolution)
         self.to_rgb = ToRGB(reader, f"generator.to_rgbs.{index}", True, placement)
 
     def activations(
-        self, x: torch.Tensor, feature: Rows, band: Band, kernels: list[list[torch.Tensor]],
+        self, x: torch.Tensor, feature: Rows, band: Band, modulations: list[Modulation],
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """The level's output on ``band.rows`` from ``x``, the previous output on ``band.inputs``:
         the second conv's activated half, and the encoder feature pieces its noise half is made from."""
-        upsampled = self.up.convolve(x, kernels[0])
+        upsampled = self.up.convolve(x, modulations[0])
         # The 3x3 conv needs one row on each side of the band; the rest of the slice's margin is dropped here.
         first, last = max(band.kept.start - 1, 0), min(band.kept.stop + 1, upsampled.shape[2])
         offset = 2 * band.inputs.start
@@ -216,7 +274,7 @@ class DecoderLevel(nn.Module):
         y = self.up.join_noise(upsampled[:, :, first:last], near.pieces)
         del upsampled
         kept = slice(band.kept.start - first, band.kept.stop - first)
-        activated = self.conv.convolve(y, kernels[1])[:, :, kept]
+        activated = self.conv.convolve(y, modulations[1])[:, :, kept]
         del y
         return activated, near.views(kept)
 
@@ -229,19 +287,20 @@ class DecoderLevel(nn.Module):
         The output is joined into one 2C-channel tensor only where the next level needs it; the
         last level's ToRGB reads the two halves as they are.
         """
-        kernels = [self.up.conv(styles[0]), self.conv.conv(styles[1]), self.to_rgb.conv(styles[2])]
+        modulations = [self.up.modulation(styles[0]), self.conv.modulation(styles[1])]
+        rgb_kernels = self.to_rgb.conv(styles[2])
         _, _, rows, columns = feature.shape
         element = x.pieces[0].element_size()
         bands = upsampling_bands(x.shape[2], band_height(rows, columns * 2 * self.conv.channels * element, band_bytes))
         outputs, images = [], []
         for band, following in zip(bands, [*bands[1:], None]):
-            activated, near = self.activations(x.read(band.inputs), feature, band, kernels)
+            activated, near = self.activations(x.read(band.inputs), feature, band, modulations)
             if keep_output:
                 halves = [self.conv.join_noise(activated, near)]
                 outputs.append(halves[0])
             else:
                 halves = [activated, self.conv.noise(near)]
-            images.append(self.to_rgb.project(halves, kernels[2]))
+            images.append(self.to_rgb.project(halves, rgb_kernels))
             # Free what no later band reads: it reads x from its input rows, the feature from one row above its own.
             del activated, near, halves
             x.release_above(following.inputs.start if following else x.shape[2])
@@ -258,7 +317,7 @@ class Decoder(nn.Module):
     def __init__(self, reader: StateDictReader, config: GPENConfig, placement: Placement) -> None:
         super().__init__()
         self.register_buffer("constant", placement.compute(reader.take("generator.input.input")), persistent=False)
-        self.conv1 = StyledConv(reader, "generator.conv1", 1.0, False, placement)
+        self.conv1 = StyledConv(reader, "generator.conv1", 1.0, False, placement, resolution=4)
         self.to_rgb1 = ToRGB(reader, "generator.to_rgb1", False, placement)
         self.levels = nn.ModuleList(DecoderLevel(reader, level - 3, placement) for level in range(3, config.log_size + 1))
         styled = [self.conv1, self.to_rgb1] + [layer for level in self.levels for layer in level.children()]
@@ -272,7 +331,7 @@ class Decoder(nn.Module):
         """
         style = iter(styles)
         feature = features.pop()
-        x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.conv(next(style))), [feature.whole()])
+        x = self.conv1.join_noise(self.conv1.convolve(self.constant, self.conv1.modulation(next(style))), [feature.whole()])
         skip = self.to_rgb1.finish(self.to_rgb1.project([x], self.to_rgb1.conv(next(style))), None)
         x = RowChunks([x])
         for index, level in enumerate(self.levels):

@@ -39,11 +39,17 @@ def _is_compiling() -> bool:
     return bool(is_compiling and is_compiling())
 
 
-def fuses(x: torch.Tensor) -> bool:
-    """Whether ``x`` goes through oneDNN's fused op; never while exporting or compiling (no ONNX/Inductor form)."""
+def fuses_on(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether tensors on ``device`` in ``dtype`` go through oneDNN's fused ops now; never while exporting or
+    compiling (they have no ONNX/Inductor form)."""
     if _is_compiling() or torch.onnx.is_in_onnx_export():
         return False
-    return x.device.type == "cpu" and x.dtype in FUSING_DTYPES and cpu_fuses_post_ops()
+    return device.type == "cpu" and dtype in FUSING_DTYPES and cpu_fuses_post_ops()
+
+
+def fuses(x: torch.Tensor) -> bool:
+    """Whether ``x`` goes through oneDNN's fused op (see :func:`fuses_on`)."""
+    return fuses_on(x.device, x.dtype)
 
 
 def conv_bias_leaky(
