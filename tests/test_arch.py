@@ -260,27 +260,35 @@ def test_upsampling_by_phases_computes_the_same_image(monkeypatch, reference_dir
     assert_matches_golden(256, model(recipe_input(256)), reference_dir)
 
 
-@pytest.mark.parametrize("capability", ["AVX512", "AVX2"])
-def test_every_upsampling_layout_computes_the_same_image(capability: str, monkeypatch, reference_dir: Path) -> None:
-    """On AVX-512 CPUs the wide layers pack their phases into one 2x2 conv (in bf16; forced here in fp32 to compare
-    exactly) and the others run the transposed conv; on AVX2 all run four phase convs: each against the original's
-    golden output (at 512, where both kinds occur)."""
+@pytest.mark.parametrize("capability, phases_dtypes, layout", [
+    ("AVX512", resample.PHASES_DTYPES, "transposed"), ("AVX512", (torch.float32,), "phases"), ("AVX2", (), "phases"),
+])
+def test_every_upsampling_layout_computes_the_same_image(
+    capability: str, phases_dtypes: tuple, layout: str, monkeypatch, reference_dir: Path,
+) -> None:
+    """AVX-512 CPUs run fp32 upsampling as one transposed conv and bf16 as four phase convs (forced here in fp32 to
+    compare exactly), AVX2 CPUs always as phase convs: each against the original's golden output."""
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: capability)
-    monkeypatch.setattr(resample, "PACKED_DTYPES", (torch.float32,))
+    monkeypatch.setattr(resample, "PHASES_DTYPES", phases_dtypes)
     config = CONFIGS[512]
     model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
-    layouts = {level.up.conv.layout for level in model.decoder.levels}
-    assert layouts == ({"packed", "transposed"} if capability == "AVX512" else {"phases"})
+    assert {level.up.conv.layout for level in model.decoder.levels} == {layout}
     assert_matches_golden(512, model(recipe_input(512)), reference_dir)
 
 
-def test_bf16_packs_the_wide_upsampling_layers_on_avx512(monkeypatch) -> None:
+def test_upsampling_layout_per_cpu_dtype_and_width(monkeypatch) -> None:
+    """bf16 on AVX-512 splits into phases from 32 output channels (GPEN-2048's 16-channel top level keeps the
+    transposed conv), fp32 keeps the transposed conv, AVX2 always splits, other devices never."""
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert [resample.upsampling_layout(cpu, torch.bfloat16, width) for width in (16, 32, 512)] == [
+        "transposed", "phases", "phases"]
+    assert resample.upsampling_layout(cpu, torch.float32, 512) == "transposed"
+    assert resample.upsampling_layout(cuda, torch.bfloat16, 512) == "transposed"
     model = build_generator(CONFIGS[512], recipe_state_dict(CONFIGS[512]), dtype=torch.bfloat16)
-    layouts = [(level.up.channels, level.up.conv.layout) for level in model.decoder.levels]
-    assert all((layout == "packed") == (channels >= 128) for channels, layout in layouts), layouts
-    fp32 = build_generator(CONFIGS[512], recipe_state_dict(CONFIGS[512]), dtype=torch.float32)
-    assert {level.up.conv.layout for level in fp32.decoder.levels} == {"transposed"}
+    assert {level.up.conv.layout for level in model.decoder.levels} == {"phases"}
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert resample.upsampling_layout(cpu, torch.float32, 16) == "phases"
 
 
 def test_unfused_ops_compute_the_same_image(monkeypatch, reference_dir: Path) -> None:

@@ -27,8 +27,6 @@ class DenseConvFlops(TorchDispatchMode):
             x, weight, transposed = args[0], args[1], args[6]
             pixels_times_channels = x.numel() if transposed else out.numel()  # weight: (in, out) or (out, in)
             taps = weight.shape[2] * weight.shape[3]
-            if tuple(weight.shape[2:]) == (2, 2) and not transposed:  # packed phases: 9 real taps per 4 outputs
-                pixels_times_channels, taps = out.numel() // 4, 9
             self.flops += 2 * pixels_times_channels * weight.shape[1] * taps
         elif func is torch.ops.mkldnn._convolution_pointwise.default and args[6] == 1:  # conv + bias + activation
             weight = args[1]
@@ -41,8 +39,7 @@ class DenseConvFlops(TorchDispatchMode):
 
 def test_flops_are_what_the_network_computes() -> None:
     """Our network runs the same dense convs (on AVX2 CPUs the upsampling ones as phase convs, whose
-    one extra border row and column cost ~1 % at 256; on AVX-512 the wide ones packed into a 2x2 conv,
-    counted by its real taps): its counted FLOPs must match the roofline's."""
+    one extra border row and column cost ~1 % at 256): its counted FLOPs must match the roofline's."""
     config = RELEASED_CONFIGS[256]
     model = build_generator(config, recipe_state_dict(config), dtype=torch.float32)
     model.band_bytes = 2**40  # no band margins

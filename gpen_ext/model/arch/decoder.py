@@ -8,7 +8,7 @@ Rewrites of the original that keep its function but move work out of the hot pat
   depthwise 1x1 conv with the same post-ops, see ``fused``) and the halves are joined once, so
   the next conv runs once over 2C channels.
 * The upsampling transposed conv runs as one transposed conv, or as four ordinary phase convs
-  on CPUs where those are faster, or packed into one ordinary conv (see ``resample.upsampling_layout``).
+  on CPUs where those are faster (see ``resample.upsampling_layout``).
 * Levels run in horizontal bands (see ``bands``), so their intermediates exist one band at a
   time and their outputs are kept as row chunks; the top level keeps only its image.
 """
@@ -84,8 +84,6 @@ class ModulatedWeight(nn.Module):
         if self.layout == "transposed":
             # Contiguous like the kernel's own first two dims: a strided factor makes the multiply 6x slower.
             factors = factors.transpose(0, 1).contiguous()
-        elif self.layout == "packed":
-            factors = factors.repeat_interleave(4, dim=0)  # one row per phase of each output channel
         # Multiplied in the compute dtype, the kernels come out ready (no fp32 copy to cast): 65-68 dB vs fp32 in bf16.
         factors = factors[:, :, None, None].to(self.placement.dtype)
         return [self.placement.compute(kernel * factors) for kernel in self.kernels()]

@@ -48,59 +48,42 @@ def phase_padding(phase: int) -> tuple[int, int]:
     return int(row == 0), int(col == 0)
 
 
-# The same transposed conv as ONE ordinary 2x2 conv (padding 1) with the four phases as output
-# channels (o * 4 + phase, the order ``pixel_shuffle`` reads): every phase reads x[m-1], x[m]; an odd
-# phase has no tap on x[m-1] (None: zero).
-PACKED_TAPS = ((2, 0), (None, 1))
-PACKED_MIN_CHANNELS = 128
-PACKED_DTYPES = (torch.bfloat16, torch.float16)
-
-
-def phase_taps(taps: tuple[tuple[int | None, ...], ...]) -> Iterator[tuple[int, int, int, int, int]]:
-    """(phase, tap row, tap col, row, col of the 3x3 weight) for every tap of the phase kernels that ``taps`` describe."""
+def phase_taps() -> Iterator[tuple[int, int, int, int, int]]:
+    """(phase, tap row, tap col, row, col of the 3x3 weight) for every tap of the :func:`phase_kernels`."""
     for phase, (row, col) in enumerate(PHASES):
-        for tap_row, source_row in enumerate(taps[row]):
-            for tap_col, source_col in enumerate(taps[col]):
-                if source_row is not None and source_col is not None:
-                    yield phase, tap_row, tap_col, source_row, source_col
+        for tap_row, source_row in enumerate(PARITY_TAPS[row]):
+            for tap_col, source_col in enumerate(PARITY_TAPS[col]):
+                yield phase, tap_row, tap_col, source_row, source_col
 
 
-def packed_phase_kernel(weight: torch.Tensor) -> torch.Tensor:
-    """The (out, in, 3, 3) weight of a stride-2 transposed conv as one (4 * out, in, 2, 2) conv kernel."""
-    out_channels, in_channels = weight.shape[:2]
-    kernel = weight.new_zeros(out_channels, 4, in_channels, 2, 2)
-    for phase, tap_row, tap_col, row, col in phase_taps(PACKED_TAPS):
-        kernel[:, phase, :, tap_row, tap_col] = weight[:, :, row, col]
-    return kernel.reshape(4 * out_channels, in_channels, 2, 2)
+# AVX-512 CPUs in bf16/fp16: four phase convs beat oneDNN's transposed conv from this many output channels on.
+PHASES_MIN_CHANNELS = 32
+PHASES_DTYPES = (torch.bfloat16, torch.float16)
 
 
 def upsampling_layout(device: torch.device, dtype: torch.dtype, out_channels: int) -> str:
-    """How the decoder's stride-2 transposed convs run on ``device`` in ``dtype``: "phases", "packed" or "transposed".
+    """How the decoder's stride-2 transposed convs run on ``device`` in ``dtype``: "phases" or "transposed".
 
-    Measured per CPU class: on AVX2 CPUs four ordinary phase convs beat oneDNN's transposed
-    convolution by about 2x ("phases"). On AVX-512/AMX CPUs one transposed conv is 1.5-5x faster
-    than the phases, but still runs at a third of the speed of an ordinary conv: in bf16, where the
-    layer is compute-bound (128 or more output channels: the levels up to 256 px), the phases packed
-    into one 2x2 conv and a pixel shuffle ("packed", 1.8x the multiply-adds) take 0.6-0.7x the time
-    of the transposed conv + blur (GPEN-512 8 %, GPEN-2048 6 % faster in all, paired); in fp32 the
-    extra multiply-adds cost more (GPEN-1024 7 % slower), and on wider maps the shuffle's copy
-    costs more than it saves. CUDA and other devices use the transposed conv.
+    Measured per CPU class, each layer shape of GPEN alone: on AVX2 CPUs four ordinary phase convs
+    beat oneDNN's transposed convolution by about 2x. On AVX-512/AMX CPUs in bf16 they take
+    0.35-0.75x its time from 32 output channels on (1024 -> 256 at 64 px: 12 ms against 32 ms;
+    GPEN-512 9 %, GPEN-2048 5 % faster in all, paired), while at 16 (GPEN-2048's top level) the
+    transposed conv is faster (2.5 ms against 3.9 ms per band); in fp32 the two are within 10 %
+    either way, so the transposed conv stays. CUDA and other devices use the transposed conv.
     """
     if device.type != "cpu":
         return "transposed"
     capability = torch.backends.cpu.get_cpu_capability()
     if capability in ("DEFAULT", "AVX2"):
         return "phases"
-    packs = capability.startswith("AVX512") and dtype in PACKED_DTYPES and out_channels >= PACKED_MIN_CHANNELS
-    return "packed" if packs else "transposed"
+    splits = capability.startswith("AVX512") and dtype in PHASES_DTYPES and out_channels >= PHASES_MIN_CHANNELS
+    return "phases" if splits else "transposed"
 
 
 def upsampling_kernels(weight: torch.Tensor, layout: str) -> list[torch.Tensor]:
     """The kernels :func:`transposed_conv` runs for the (out, in, 3, 3) transposed-conv ``weight`` in ``layout``."""
     if layout == "phases":
         return phase_kernels(weight)
-    if layout == "packed":
-        return [packed_phase_kernel(weight)]
     return [weight.transpose(0, 1)]
 
 
@@ -108,16 +91,10 @@ def transposed_weight(kernels: list[torch.Tensor], layout: str) -> torch.Tensor:
     """The (in, out, 3, 3) ``conv_transpose2d`` weight that :func:`upsampling_kernels` made ``kernels`` from."""
     if layout == "transposed":
         return kernels[0]
-    if layout == "packed":
-        packed = kernels[0]
-        phases = packed.reshape(packed.shape[0] // 4, 4, *packed.shape[1:]).unbind(1)
-        taps = PACKED_TAPS
-    else:
-        phases, taps = kernels, PARITY_TAPS
-    out_channels, in_channels = phases[0].shape[:2]
-    weight = phases[0].new_zeros(out_channels, in_channels, 3, 3, dtype=torch.float32)
-    for phase, tap_row, tap_col, row, col in phase_taps(taps):
-        weight[:, :, row, col] = phases[phase][:, :, tap_row, tap_col].float()
+    out_channels, in_channels = kernels[0].shape[:2]
+    weight = kernels[0].new_zeros(out_channels, in_channels, 3, 3, dtype=torch.float32)
+    for phase, tap_row, tap_col, row, col in phase_taps():
+        weight[:, :, row, col] = kernels[phase][:, :, tap_row, tap_col].float()
     return weight.transpose(0, 1).contiguous()
 
 
@@ -125,9 +102,6 @@ def transposed_conv(x: torch.Tensor, kernels: list[torch.Tensor], layout: str) -
     """``conv_transpose2d(x, w, stride=2)`` (size 2H+1) from the :func:`upsampling_kernels` of ``w``."""
     if layout == "phases":
         return transposed_conv_by_phases(x, kernels)
-    if layout == "packed":
-        # 2H+2 rows: the last phase row reads only the zero padding below x; dropped like the original's size.
-        return F.pixel_shuffle(F.conv2d(x, kernels[0], padding=1), 2)[:, :, :-1, :-1]
     return F.conv_transpose2d(x, kernels[0], stride=2)
 
 
