@@ -74,13 +74,24 @@ def scale_bias_leaky(x: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor) -
     return F.leaky_relu_(torch.addcmul(bias.view(1, -1, 1, 1), x, scale.view(1, -1, 1, 1)), NEGATIVE_SLOPE)
 
 
-def pointwise_conv_sum(parts: list[torch.Tensor], weights: list[torch.Tensor]) -> torch.Tensor:
-    """``sum_i conv2d(parts[i], weights[i])`` for 1x1 kernels: a 1x1 conv over channels held in separate tensors.
+def conv_bias(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """``conv2d(x, weight, bias)`` for a 1x1 ``weight`` and an fp32 ``bias``, in ``x``'s dtype.
+
+    oneDNN adds the fp32 bias to the fp32 accumulator and rounds once (a bf16 bias would round
+    twice); elsewhere the bias is cast to ``x``'s dtype first.
+    """
+    if fuses(x):
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, [0, 0], [1, 1], [1, 1], 1, "none", [], "")
+    return F.conv2d(x, weight, bias.to(x.dtype))
+
+
+def pointwise_conv_sum(parts: list[torch.Tensor], weights: list[torch.Tensor], bias: torch.Tensor) -> torch.Tensor:
+    """``sum_i conv2d(parts[i], weights[i]) + bias`` for 1x1 kernels: a 1x1 conv over channels held in separate tensors.
 
     Saves joining the parts into one tensor first (at 16 channels in bf16 the join costs more than
     the conv). On the CPU each further part's conv is added into the first result by oneDNN.
     """
-    total = F.conv2d(parts[0], weights[0])
+    total = conv_bias(parts[0], weights[0], bias)
     for part, weight in zip(parts[1:], weights[1:]):
         if fuses(part):
             torch.ops.mkldnn._convolution_pointwise_.binary(

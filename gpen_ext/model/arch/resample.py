@@ -22,13 +22,13 @@ def blur(x: torch.Tensor, kernel: torch.Tensor, padding: int) -> torch.Tensor:
     return F.conv2d(x, kernel, padding=padding, groups=x.shape[1])
 
 
-def upsample2x(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """``upfirdn2d(x, k, up=2, pad=(2, 1))`` (plus a per-channel ``bias``) for a 4x4 ``k`` given by :func:`depthwise`.
+def upsample2x(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """``upfirdn2d(x, k, up=2, pad=(2, 1))`` for a 4x4 ``k`` given by :func:`depthwise`.
 
     Zero insertion followed by the filter is exactly a stride-2 transposed convolution with the
     unflipped kernel; padding 1 crops the output to 2H x 2W as the original's pads do.
     """
-    return F.conv_transpose2d(x, kernel, bias, stride=2, padding=1, groups=x.shape[1])
+    return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=x.shape[1])
 
 
 # A stride-2 transposed conv with a 3-tap kernel w computes even outputs as x[m-1]*w[2] + x[m]*w[0]
