@@ -12,7 +12,9 @@ from gpen_ext.bench.recipe import recipe_input, recipe_state_dict
 from gpen_ext.errors import GPENError
 from gpen_ext.model.arch import auto_dtype, build_generator, expected_state_dict, precision
 from gpen_ext.model.arch import fused, resample
-from gpen_ext.model.arch.bands import ComputedRows, RowChunks, band_height, downsampling_bands, upsampling_bands
+from gpen_ext.model.arch.bands import (
+    ComputedRows, HaloWriter, RowChunks, band_height, downsampling_bands, upsampling_bands,
+)
 from gpen_ext.model.arch.decoder import DecoderLevel, Modulation
 from gpen_ext.model.arch.config import RELEASED_CONFIGS as CONFIGS
 
@@ -130,6 +132,29 @@ def test_row_chunks_release_the_pieces_above_a_row() -> None:
     assert all(piece is None for piece in chunks.pieces)
     with pytest.raises(TypeError):
         chunks.read(slice(0, 2))  # a released row is an error, never stale data
+
+
+@pytest.mark.parametrize("rows, cuts, unusable", [(20, [0, 6, 12, 18, 20], []), (8, [0, 3, 4, 8], [0, 2])])
+def test_halo_pieces_read_margins_as_views(rows: int, cuts: list[int], unusable: list[int]) -> None:
+    """A map written band by band with 2-row halos: a read reaching at most 2 rows past one piece is a view into
+    that piece's buffer, any other a copy, and every read is exact. A 1-row piece cannot fill its neighbours'
+    halos: those buffers are then not used."""
+    whole = torch.arange(3 * rows * 4.0).reshape(1, 3, rows, 4).contiguous(memory_format=torch.channels_last)
+    writer = HaloWriter(rows, margin=2)
+    for start, stop in zip(cuts, cuts[1:]):
+        writer.piece(slice(start, stop), whole, 3).copy_(whole[:, :, start:stop])
+        writer.written()
+    chunks = writer.chunks()
+    assert [index for index, held in enumerate(chunks.buffers) if held is None] == unusable
+    usable = [(start, stop, held[0]) for (start, stop), held in zip(zip(cuts, cuts[1:]), chunks.buffers) if held]
+    for first in range(rows):
+        for last in range(first + 1, rows + 1):
+            read = chunks.read(slice(first, last))
+            assert torch.equal(read, whole[:, :, first:last]), (first, last)
+            storage = read.untyped_storage().data_ptr()
+            view = any(storage == buffer.untyped_storage().data_ptr() for _, _, buffer in usable)
+            within = any(max(start - 2, 0) <= first and last <= min(stop + 2, rows) for start, stop, _ in usable)
+            assert view == within, (first, last)
 
 
 def test_first_encoder_map_is_computed_where_read_not_stored() -> None:

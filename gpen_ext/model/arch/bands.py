@@ -70,12 +70,16 @@ def downsampling_bands(input_rows: int, height: int) -> list[Band]:
 class RowChunks:
     """A (N, C, H, W) map held as horizontal pieces, top to bottom, so that no block is large.
 
-    Readers take the rows they need with :meth:`read` (a view when the rows lie in one piece, a
-    copy of just those rows otherwise) or, where they can consume pieces, with :meth:`views`.
+    Readers take the rows they need with :meth:`read` (a view when the rows lie in one piece or
+    in the rows of its neighbours that its buffer also holds, see :class:`HaloWriter`; a copy of
+    just those rows otherwise) or, where they can consume pieces, with :meth:`views`.
     """
 
-    def __init__(self, pieces: list[torch.Tensor]) -> None:
+    def __init__(self, pieces: list[torch.Tensor], buffers: list[tuple[torch.Tensor, int] | None] | None = None) -> None:
+        """``buffers``: per piece, a tensor holding its rows and some of its neighbours' and the map row it starts
+        at, or None (see :class:`HaloWriter`)."""
         self.pieces: list[torch.Tensor | None] = list(pieces)
+        self.buffers: list[tuple[torch.Tensor, int] | None] = list(buffers) if buffers else []
         self.starts = [0]
         for piece in pieces:
             self.starts.append(self.starts[-1] + piece.shape[2])
@@ -92,6 +96,9 @@ class RowChunks:
 
     def read(self, rows: slice) -> torch.Tensor:
         """Rows ``rows.start`` to ``rows.stop`` as one tensor: a view, or a copy where they span pieces."""
+        for held in self.buffers:
+            if held is not None and held[1] <= rows.start and rows.stop <= held[1] + held[0].shape[2]:
+                return held[0][:, :, rows.start - held[1] : rows.stop - held[1]]
         parts = self.views(rows)
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=2)
 
@@ -100,7 +107,8 @@ class RowChunks:
 
     def sample(self, index: int) -> RowChunks:
         """The map of one face of the batch."""
-        return RowChunks([piece[index : index + 1] for piece in self.pieces])
+        buffers = [held and (held[0][index : index + 1], held[1]) for held in self.buffers]
+        return RowChunks([piece[index : index + 1] for piece in self.pieces], buffers)
 
     def release_above(self, row: int) -> None:
         """Let go of the pieces that end at or above ``row``: a reader going down the map is done with them.
@@ -112,6 +120,68 @@ class RowChunks:
         for index, stop in enumerate(self.starts[1:]):
             if stop <= row:
                 self.pieces[index] = None
+                if self.buffers:
+                    self.buffers[index] = None
+
+
+class HaloWriter:
+    """Builds a map band by band as :class:`RowChunks` whose pieces also hold ``margin`` rows of each neighbour.
+
+    The bands of a decoder level read ``UPSAMPLING_MARGIN`` rows past their share of the previous
+    level's output, and GPEN's levels halve the channels as they double the width, so every band
+    of the next level reads within one band of this one and its margin: with those rows copied to
+    both sides of each boundary (a few rows per band), no band input is copied (at 2048 in bf16
+    the copies of the straddling inputs took ~16 ms per face).
+    """
+
+    def __init__(self, rows: int, margin: int) -> None:
+        self.rows = rows
+        self.margin = margin
+        self.pieces: list[torch.Tensor] = []
+        self.buffers: list[tuple[torch.Tensor, int] | None] = []
+        self.aboves: list[int] = []
+
+    def piece(self, rows: slice, like: torch.Tensor, channels: int) -> torch.Tensor:
+        """Where the map's ``rows`` go: an empty view into a new buffer, shaped like ``like`` with ``channels``.
+
+        Pieces come top to bottom; call :meth:`written` once the view holds its rows.
+        """
+        above, below = min(self.margin, rows.start), min(self.margin, self.rows - rows.stop)
+        height = rows.stop - rows.start
+        batch, _, _, columns = like.shape
+        layout = torch.channels_last if like.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+        buffer = torch.empty(
+            (batch, channels, above + height + below, columns), dtype=like.dtype, device=like.device,
+            memory_format=layout,
+        )
+        self.buffers.append((buffer, rows.start - above))
+        self.aboves.append(above)
+        self.pieces.append(buffer[:, :, above : above + height])
+        return self.pieces[-1]
+
+    def written(self) -> None:
+        """Copy the rows the newest piece shares with the one before it into both buffers.
+
+        A piece shorter than the margin cannot fill its neighbour's: that buffer is then not read
+        (its rows come from the pieces, copied).
+        """
+        if len(self.pieces) < 2:
+            return
+        before, after = self.pieces[-2:]
+        above = self.aboves[-1]
+        below = self.buffers[-2][0].shape[2] - self.aboves[-2] - before.shape[2] if self.buffers[-2] else 0
+        if below > after.shape[2]:
+            self.buffers[-2], below = None, 0
+        if above > before.shape[2]:
+            self.buffers[-1], above = None, 0
+        if below:
+            buffer = self.buffers[-2][0]
+            buffer[:, :, buffer.shape[2] - below :] = after[:, :, :below]
+        if above:
+            self.buffers[-1][0][:, :, :above] = before[:, :, before.shape[2] - above :]
+
+    def chunks(self) -> RowChunks:
+        return RowChunks(self.pieces, self.buffers)
 
 
 class ComputedRows:

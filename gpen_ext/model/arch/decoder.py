@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bands import Band, Rows, RowChunks, band_height, upsampling_bands
+from .bands import UPSAMPLING_MARGIN, Band, HaloWriter, Rows, RowChunks, band_height, upsampling_bands
 from .config import GPENConfig
 from .fused import conv_bias, conv_bias_leaky, fuses_on, pointwise_conv_sum, scale_bias_leaky
 from .placement import Placement
@@ -192,17 +192,20 @@ class StyledConv(nn.Module):
         pieces = self.noise_pieces(feature)
         return pieces[0] if len(pieces) == 1 else torch.cat(pieces, dim=2)
 
-    def join_noise(self, activated: torch.Tensor, feature: list[torch.Tensor]) -> torch.Tensor:
-        """The layer's 2C-channel output: ``activated`` (from :meth:`convolve`), then :meth:`noise`.
+    def join_noise(
+        self, activated: torch.Tensor, feature: list[torch.Tensor], out: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The layer's 2C-channel output: ``activated`` (from :meth:`convolve`), then :meth:`noise`; written into ``out``
+        when given.
 
         Noise pieces are copied straight to their rows of the output: joining them first would
         copy them twice.
         """
         pieces = self.noise_pieces(feature)
         if len(pieces) == 1:
-            return torch.cat([activated, pieces[0]], dim=1)
+            return torch.cat([activated, pieces[0]], dim=1, out=out)
         batch, channels, rows, columns = activated.shape
-        joined = torch.empty(
+        joined = out if out is not None else torch.empty(
             (batch, 2 * channels, rows, columns), dtype=activated.dtype, device=activated.device,
             memory_format=self.placement.memory_format,
         )
@@ -291,12 +294,12 @@ class DecoderLevel(nn.Module):
         _, _, rows, columns = feature.shape
         element = x.pieces[0].element_size()
         bands = upsampling_bands(x.shape[2], band_height(rows, columns * 2 * self.conv.channels * element, band_bytes))
-        outputs, images = [], []
+        output, images = HaloWriter(2 * x.shape[2], UPSAMPLING_MARGIN), []
         for band, following in zip(bands, [*bands[1:], None]):
             activated, near = self.activations(x.read(band.inputs), feature, band, modulations)
             if keep_output:
-                halves = [self.conv.join_noise(activated, near)]
-                outputs.append(halves[0])
+                halves = [self.conv.join_noise(activated, near, output.piece(band.rows, activated, 2 * self.conv.channels))]
+                output.written()
             else:
                 halves = [activated, self.conv.noise(near)]
             images.append(self.to_rgb.project(halves, rgb_kernels))
@@ -305,7 +308,7 @@ class DecoderLevel(nn.Module):
             x.release_above(following.inputs.start if following else x.shape[2])
             feature.release_above(following.rows.start - 1 if following else feature.shape[2])
         image = images[0] if len(images) == 1 else torch.cat(images, dim=2)
-        return (RowChunks(outputs) if keep_output else None), self.to_rgb.finish(image, skip)
+        return (output.chunks() if keep_output else None), self.to_rgb.finish(image, skip)
 
 
 class Decoder(nn.Module):

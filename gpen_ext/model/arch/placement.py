@@ -24,10 +24,18 @@ class Placement:
         return torch.channels_last if self.device.type in CHANNELS_LAST_DEVICES else torch.contiguous_format
 
     def compute(self, tensor: torch.Tensor) -> torch.Tensor:
-        """``tensor`` on the device in the compute dtype and layout (one copy at most: a 2048 image is 48 MB)."""
-        if tensor.dim() == 4:
-            return tensor.to(self.device, self.dtype, memory_format=self.memory_format)
-        return tensor.to(self.device, self.dtype)
+        """``tensor`` on the device in the compute dtype and layout, in one copy at most (a 2048 image is 48 MB).
+
+        Tensors with a dim of size 1 after the first (kernels, biases) take ``contiguous(memory_format)``'s
+        strides, which a fresh tensor of that format does not have there (``torch.export`` then
+        specialises the batch size of an exported graph).
+        """
+        if tensor.dim() != 4 or min(tensor.shape[1:]) == 1:
+            return self.layout(tensor.to(self.dtype))
+        if tensor.device == self.device and tensor.dtype == self.dtype:
+            return tensor.contiguous(memory_format=self.memory_format)
+        converted = torch.empty(tensor.shape, dtype=self.dtype, device=self.device, memory_format=self.memory_format)
+        return converted.copy_(tensor)
 
     def layout(self, tensor: torch.Tensor) -> torch.Tensor:
         """``tensor`` on the device, 4-D ones in the compute layout, dtype unchanged."""
