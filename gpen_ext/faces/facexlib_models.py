@@ -10,6 +10,8 @@ dtype): repeated calls are free.
 from __future__ import annotations
 
 import http.client
+import logging
+import operator
 import os
 import shutil
 import urllib.request
@@ -22,6 +24,8 @@ import torch
 
 from ..errors import DetectorError
 from ..model.checkpoint_formats import load_weights_only
+
+logger = logging.getLogger("gpen")
 
 DOWNLOAD_TIMEOUT_S = 30
 RELEASES = "https://github.com/xinntao/facexlib/releases/download"
@@ -112,8 +116,34 @@ def load_weights(network: torch.nn.Module, path: Path, device: torch.device) -> 
         network.load_state_dict(read_state_dict(path), strict=True)
     except RuntimeError as error:
         raise DetectorError(f"{path} does not hold the expected facexlib network ({error})") from error
-    network = network.eval().to(device)
+    return cpu_channels_last(network.eval().to(device), device)
+
+
+def cpu_channels_last(network: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     return network.to(memory_format=torch.channels_last) if device.type == "cpu" else network
+
+
+def folded_for_inference(network: torch.nn.Module) -> torch.nn.Module:
+    """``network`` (in eval mode) with each batch norm folded into the conv before it and the ``x * 1.0`` layers dropped.
+
+    ParseNet has 40 of those multiplies (facexlib's "none" norm layers) and a batch norm after
+    most convs; each is a pass over a feature map of up to 512 x 512 x 64. Without them ParseNet
+    at 512 in bf16 takes 0.32 s instead of 0.40 s (AMX Xeon, 2 threads), fp32 outputs within 1e-6.
+    A network that torch.fx cannot trace (another facexlib version) is returned as it is.
+    """
+    from torch.fx.experimental.optimization import fuse  # noqa: PLC0415 (torch.fx loads slowly)
+
+    try:
+        folded = fuse(network)
+    except Exception as error:  # noqa: BLE001 (any tracing failure leaves the network as it was)
+        logger.debug("GPEN: %s kept unfolded (%s)", type(network).__name__, error)
+        return network
+    for node in list(folded.graph.nodes):
+        if node.op == "call_function" and node.target in (operator.mul, torch.mul) and node.args[1:] == (1.0,):
+            node.replace_all_uses_with(node.args[0])
+            folded.graph.erase_node(node)
+    folded.recompile()
+    return folded
 
 
 @lru_cache(maxsize=4)
@@ -146,4 +176,5 @@ def load_parsenet(path: Path, device: torch.device, dtype: torch.dtype = torch.f
     """
     from facexlib.parsing.parsenet import ParseNet
 
-    return load_weights(ParseNet(in_size=512, out_size=512, parsing_ch=19), path, device).to(dtype)
+    network = folded_for_inference(load_weights(ParseNet(in_size=512, out_size=512, parsing_ch=19), path, device))
+    return cpu_channels_last(network.to(dtype), device)
