@@ -257,6 +257,10 @@ def test_8bit_model_input_by_table_equals_the_torch_conversion(test_images_dir) 
         assert converted.stride() == reference.stride()
     wide = model_input([crop.astype(np.uint16) * 257 for crop in crops], torch.device("cpu"))
     torch.testing.assert_close(wide, model_input(crops, torch.device("cpu")), rtol=0, atol=1e-6)
+    # For a bf16 model, the table holds bf16 values: what the model would have rounded the float32 input to.
+    direct = model_input(crops, torch.device("cpu"), torch.bfloat16)
+    assert direct.dtype == torch.bfloat16 and direct.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(direct, model_input(crops, torch.device("cpu")).to(torch.bfloat16))
 
 
 @pytest.mark.parametrize("memory_format", [torch.channels_last, torch.contiguous_format])

@@ -160,23 +160,31 @@ def model_range(pixels: torch.Tensor, scale: float) -> torch.Tensor:
     return pixels.float().mul_(2 / scale).sub_(1)
 
 
-@lru_cache(maxsize=1)
-def level_table() -> np.ndarray:
-    """``model_range`` of each of the 256 8-bit levels (float32), computed by it, so a table look-up is bit-identical."""
-    return model_range(torch.arange(256), 255.0).numpy()
+@lru_cache(maxsize=2)
+def level_table(dtype: torch.dtype = torch.float32) -> np.ndarray:
+    """``model_range`` of each of the 256 8-bit levels, computed by it, so a table look-up is bit-identical.
+
+    float32 values, or for bf16 their bf16 roundings as int16 bit patterns (OpenCV has no bf16
+    type, torch < 2.3 no uint16 tensors).
+    """
+    levels = model_range(torch.arange(256), 255.0)
+    return levels.to(torch.bfloat16).view(torch.int16).numpy() if dtype == torch.bfloat16 else levels.numpy()
 
 
-def model_input(crops: list[np.ndarray], device: torch.device) -> torch.Tensor:
-    """SxSxC crops of any supported dtype as the model's (N, 3, S, S) float32 RGB in [-1, 1] (memory in NHWC order).
+def model_input(crops: list[np.ndarray], device: torch.device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """SxSxC crops of any supported dtype as the model's (N, 3, S, S) RGB in [-1, 1] (memory in NHWC order).
 
     Converted on ``device`` in place, from the crops' own dtype: a 2048 crop is 50 MB in float,
     so 8-bit crops travel to a GPU as they are. On the CPU they are converted by one OpenCV table
-    look-up (``level_table``) instead of torch's three passes: 2.5x faster at 2048, same values.
+    look-up (``level_table``) instead of torch's three passes: 2.5x faster at 2048, same values;
+    straight to bf16 for a ``dtype`` bf16 model (what it would round them to first: 2 ms at 2048
+    against 11 ms for float32 and 9 ms for the model's own cast). float32 otherwise.
     """
     pixels = np.stack(crops)
     if pixels.dtype == np.uint8 and device.type == "cpu":
-        values = cv2.LUT(pixels.reshape(-1, pixels.shape[2] * pixels.shape[3]), level_table())
-        batch = torch.from_numpy(values.reshape(pixels.shape)).permute(0, 3, 1, 2)
+        values = cv2.LUT(pixels.reshape(-1, pixels.shape[2] * pixels.shape[3]), level_table(dtype))
+        batch = torch.from_numpy(values.reshape(pixels.shape))
+        batch = (batch.view(torch.bfloat16) if dtype == torch.bfloat16 else batch).permute(0, 3, 1, 2)
     else:
         if pixels.dtype == np.uint16:  # torch < 2.3 (A1111 1.10 ships 2.1) has no uint16 tensors
             pixels = pixels.astype(np.int32)
@@ -305,7 +313,8 @@ def restore_batch(
     size = model.size  # type: ignore[attr-defined]
     with timer("alignment"):
         alignments = [FaceAlignment.from_landmarks(np.array(report.landmarks), size) for report in batch]
-        inputs = model_input([alignment.crop(color_view(image)) for alignment in alignments], model_device(model))
+        crops = [alignment.crop(color_view(image)) for alignment in alignments]
+        inputs = model_input(crops, model_device(model), getattr(model, "dtype", torch.float32))
     with timer("model"):
         with torch.inference_mode():
             restored = check_finite(model(inputs), model)
