@@ -67,6 +67,14 @@ def test_large_images_are_detected_downscaled_and_mapped_back(test_images_dir, t
     assert np.abs(mapped.landmarks - ((reference.landmarks + 0.5) * 4 - 0.5)).max() < 0.1 * eye_distance
 
 
+def test_offline_detector_threads_do_not_spin_after_a_run(tiny) -> None:
+    """ONNX Runtime's threads would otherwise keep the cores busy after each detection, while the crop and the face
+    model run (the 2048 crop took 25 ms after detection against 13 ms alone)."""
+    options = tiny.session.get_session_options()
+    for entry in ("session.intra_op.allow_spinning", "session.inter_op.allow_spinning"):
+        assert options.get_session_config_entry(entry) == "0"
+
+
 def test_tiny_images_have_no_faces(tiny) -> None:
     assert detect_faces(np.zeros((1, 1, 3), np.uint8), tiny, 0.9) == []
 

