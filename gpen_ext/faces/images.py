@@ -6,7 +6,10 @@ touches, so pixels outside the faces (and every alpha value) come back bit-ident
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import torch
 
 from ..errors import ImageError
 
@@ -70,3 +73,21 @@ def to_rgb8(pixels: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         return np.ascontiguousarray(rgb)
     return from_unit_float(to_unit_float(rgb), np.dtype(np.uint8))
+
+
+def map_images(
+    faces: torch.Tensor, function: Callable[[np.ndarray, np.ndarray], object], size: int, dtype: type,
+) -> np.ndarray:
+    """``function(image, result)`` on each image of the CPU batch ``faces`` (N, C, S, S), as the memory holds it.
+
+    NHWC memory (GPEN's output) gives whole S x S x C images, one call per face; other memory
+    gives S x S planes, one call per plane: no layout copy of ``faces`` either way (for 3 channels
+    one would cost more than the OpenCV pass). ``function`` writes its ``size`` x ``size`` result
+    into ``result`` (OpenCV's ``dst``); the results come back as (N, size, size, C) pixels of ``dtype``.
+    """
+    nhwc = faces.is_contiguous(memory_format=torch.channels_last)
+    images = faces.permute(0, 2, 3, 1).numpy() if nhwc else faces.contiguous().flatten(0, 1).numpy()
+    results = np.empty((len(images), size, size, *images.shape[3:]), dtype)
+    for image, result in zip(images, results):
+        function(image, result)
+    return results if nhwc else results.reshape(*faces.shape[:2], size, size).transpose(0, 2, 3, 1)
