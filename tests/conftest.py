@@ -1,7 +1,6 @@
 """Fixtures shared by all tests: where the reference data and real photos are."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -10,23 +9,19 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """``../shared`` beside the checkout (or ``$GPEN_SHARED_DIR``): reference data and photos."""
-    path = Path(os.environ.get("GPEN_SHARED_DIR", REPO_ROOT.parent / "shared"))
-    if not (path / "gpen-reference").is_dir():
-        pytest.fail(f"reference data not found at {path}; set GPEN_SHARED_DIR")
-    return path
+DATA_DIR = REPO_ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
-def reference_dir(shared_dir: Path) -> Path:
-    return shared_dir / "gpen-reference"
+def reference_dir() -> Path:
+    """The original GPEN's state-dict manifests and golden outputs (in the repository: see tests/data/README.md)."""
+    return DATA_DIR / "gpen-reference"
 
 
 @pytest.fixture(scope="session")
-def test_images_dir(shared_dir: Path) -> Path:
-    return shared_dir / "test-images"
+def test_images_dir() -> Path:
+    """Real photos with real faces (in the repository: see tests/data/README.md)."""
+    return DATA_DIR / "test-images"
 
 
 NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16"}

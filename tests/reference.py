@@ -1,4 +1,4 @@
-"""What ``../shared/gpen-reference`` prescribes: weights built from its manifests, checks against its golden outputs.
+"""What ``tests/data/gpen-reference`` prescribes: weights built from its manifests, checks against its golden outputs.
 
 A test that builds its expectation with the code's own ``expected_state_dict`` would agree with a
 wrong layout; these come from the manifests measured on the original code, never from this package.

@@ -9,7 +9,7 @@ the parts that need it are skipped, and the summary says which. Steps, about 5 m
 
 1. ``tests/test_cuda.py`` and the CUDA tests of the model descriptor: fp32 against the original's
    golden output at 512 and 2048, fp16 and bf16 >= 40 dB, batch 4 = 4 x batch 1, offloading
-   (the golden tests need ``../shared/gpen-reference`` or ``$GPEN_SHARED_DIR``; without it they are skipped);
+   (the golden data lives in `tests/data/gpen-reference`);
 2. ``python -m gpen_ext.bench`` at 512/1024/2048 in fp16/bf16/fp32, batch 1 and 4, with the roofline;
 3. ``python -m gpen_ext.bench.pipeline`` on a 12 MP photo at 2048 (auto precision), feathered
    mask, and the parsing mask with a random-weight ParseNet where facexlib is there.
@@ -68,7 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--quick", action="store_true", help="toy sizes (a smoke run of the script itself)")
     parser.add_argument("--wheels", type=Path, help="folder of wheels for missing packages (pip --no-index)")
-    parser.add_argument("--image", type=Path, help="photo for the pipeline (default: ../shared's selfie, else astronaut)")
+    parser.add_argument("--image", type=Path, help="photo for the pipeline (default: the tests' selfie, else astronaut)")
     parser.add_argument("--out", type=Path, help="also write the JSON summary here")
     return parser.parse_args(argv)
 
@@ -89,21 +89,10 @@ def bring(wheels: Path | None, summary: dict) -> None:
     summary["missing"] = missing
 
 
-def shared_dir() -> Path | None:
-    path = Path(os.environ.get("GPEN_SHARED_DIR", REPO_ROOT.parent / "shared"))
-    return path if (path / "gpen-reference").is_dir() else None
-
-
 def run_tests(args: argparse.Namespace, summary: dict) -> None:
     """The CUDA tests (in their own pytest process) on ``args.device``; counts and the failures' tail."""
     env = {**os.environ, "GPEN_TEST_DEVICE": args.device, "PYTHONPATH": str(REPO_ROOT)}
     selection = ["-k", "offload"] if args.quick else []
-    shared = shared_dir()
-    if shared is None:
-        selection = ["-k", "not matches_original" + (" and offload" if args.quick else "")]
-        summary["skipped"].append("golden tests: no ../shared/gpen-reference (set GPEN_SHARED_DIR)")
-    else:
-        env["GPEN_SHARED_DIR"] = str(shared)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection, *CUDA_TESTS]
     completed = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     lines = completed.stdout.strip().splitlines()
@@ -132,9 +121,9 @@ def pipeline_image(args: argparse.Namespace, folder: Path) -> tuple[Path, str]:
     """(the photo to time the pipeline on, its key in KNOWN_FACES or '')."""
     if args.image is not None:
         return args.image, args.image.name if args.image.name in KNOWN_FACES else ""
-    shared = shared_dir()
-    if shared is not None:
-        return shared / "test-images" / "selfie_two_faces.jpg", "selfie_two_faces.jpg"
+    selfie = REPO_ROOT / "tests" / "data" / "test-images" / "selfie_two_faces.jpg"
+    if selfie.is_file():
+        return selfie, selfie.name
     from skimage.data import astronaut  # noqa: PLC0415 (bundled with scikit-image)
 
     path = folder / "astronaut.png"

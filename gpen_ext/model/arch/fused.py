@@ -33,6 +33,17 @@ def cpu_fuses_post_ops() -> bool:
     return operators._convolution_pointwise_.binary._schema.arguments[0].name == "other"
 
 
+@functools.cache
+def onednn_runs_bf16() -> bool:
+    """Whether oneDNN has a bf16 convolution on this CPU (AVX-512 BW/VL/DQ, natively or emulated, or AVX-NE-CONVERT).
+
+    An AVX2-only CPU has none: oneDNN's fused op refuses bf16 there, while torch's plain
+    convolution still computes it (slowly) on its own path.
+    """
+    operators = torch.ops.mkldnn
+    return hasattr(operators, "_is_mkldnn_bf16_supported") and bool(operators._is_mkldnn_bf16_supported())
+
+
 def _is_compiling() -> bool:
     """``torch.compiler.is_compiling()``, False on torch releases without it (2.1 in A1111 1.10)."""
     is_compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)
@@ -44,7 +55,9 @@ def fuses_on(device: torch.device, dtype: torch.dtype) -> bool:
     compiling (they have no ONNX/Inductor form)."""
     if _is_compiling() or torch.onnx.is_in_onnx_export():
         return False
-    return device.type == "cpu" and dtype in FUSING_DTYPES and cpu_fuses_post_ops()
+    if device.type != "cpu" or dtype not in FUSING_DTYPES or not cpu_fuses_post_ops():
+        return False
+    return dtype != torch.bfloat16 or onednn_runs_bf16()
 
 
 def fuses(x: torch.Tensor) -> bool:
