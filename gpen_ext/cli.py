@@ -6,7 +6,7 @@ image is independent: a bad file is reported in one line and skipped, the others
 done, and the exit status says whether every image succeeded (0) or some failed (1). An image
 where no face was restored is copied byte for byte; a restored one keeps the input's metadata.
 
-``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx_export``).
+``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx/export``).
 """
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ from .faces.pipeline import (
     restore_faces,
 )
 from .model.loading import DTYPE_NAMES, load_model
-from .model.onnx_export import export_onnx
+from .model.onnx import export_onnx
 
 RGB8 = np.zeros((1, 1, 3), np.uint8)
 """The pixel type --save-faces writes the model's faces in."""

@@ -1,6 +1,7 @@
 """The benchmark entry point end to end, at the smallest size, parsed the way scripts read it."""
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -66,3 +67,41 @@ def test_pipeline_bench_times_the_same_random_parser_in_every_run(tmp_path: Path
         saved.append(torch.load(random_parsenet_dir(folder) / PARSENET_WEIGHTS.filename, weights_only=True))
     assert saved[0].keys() == saved[1].keys()
     assert all(torch.equal(saved[0][key], saved[1][key]) for key in saved[0])
+
+
+def bench_imports() -> dict[str, set[str]]:
+    """Which ``gpen_ext.bench`` modules each one imports, at the top or inside a function (read with ``ast``)."""
+    folder = REPO_ROOT / "gpen_ext" / "bench"
+    names = {path.stem for path in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        graph[path.stem] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level == 1 or base.startswith("gpen_ext.bench"):
+                    base = base.removeprefix("gpen_ext.bench").lstrip(".")
+                    targets = [base.split(".")[0]] if base else [alias.name for alias in node.names]
+                    graph[path.stem] |= {target for target in targets if target in names}
+            elif isinstance(node, ast.Import):
+                graph[path.stem] |= {alias.name.split(".")[2] for alias in node.names
+                                     if alias.name.startswith("gpen_ext.bench.")}
+    return graph
+
+
+def test_bench_modules_import_each_other_without_a_loop() -> None:
+    """network and onnx_backend once imported each other (network lazily): the timing helpers now live in
+    ``timing``, which both import. A depth-first walk finds any cycle, lazy imports included."""
+    graph = bench_imports()
+    assert graph["network"] >= {"onnx_backend", "timing"}  # the lazy import in run() is seen
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> None:
+        assert module not in path, f"import loop: {' -> '.join(path[path.index(module):] + [module])}"
+        if module not in done:
+            for imported in sorted(graph[module]):
+                visit(imported, path + [module])
+            done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [])

@@ -21,7 +21,7 @@ from gpen_ext.cli import main
 from gpen_ext.errors import CheckpointError
 from gpen_ext.model.arch import build_generator
 from gpen_ext.model.arch.config import RELEASED_CONFIGS
-from gpen_ext.model.onnx_model import ONNXGenerator
+from gpen_ext.model.onnx import ONNXGenerator
 from gpen_ext.webui.model_files import (
     ModelFolders,
     list_models,

@@ -1,6 +1,6 @@
 """``python -m gpen_ext.bench --backend onnxruntime``: the exported ONNX model timed beside the torch network.
 
-The recipe weights are exported once (``model/onnx_export``, not timed) to a temporary file, then
+The recipe weights are exported once (``model/onnx/export``, not timed) to a temporary file, then
 onnxruntime runs that file in a fresh process, on the same input, size, precision and threads as
 the torch run, so the two timings and peak memories compare directly.
 """
@@ -19,10 +19,9 @@ from ..errors import GPENError
 from ..model.arch import build_generator
 from ..model.arch.config import RELEASED_CONFIGS
 from ..model.loading import parse_device
-from ..model.onnx_export import export_generator
-from ..model.onnx_model import ONNXGenerator
-from .network import peak_memory_mb, time_forward
+from ..model.onnx import ONNXGenerator, export_generator
 from .recipe import recipe_input, recipe_state_dict
+from .timing import peak_memory_mb, time_forward
 
 ONNX_DTYPES = ("fp32", "fp16")
 

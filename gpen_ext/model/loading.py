@@ -13,7 +13,7 @@ from torch import nn
 from ..errors import GPENError
 from .arch import build_generator
 from .checkpoint import CHECKPOINT_EXTENSIONS, ONNX_EXTENSION, find_checkpoints, infer_config, read_state_dict
-from .onnx_model import ONNXGenerator
+from .onnx import ONNXGenerator
 
 __all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "ONNX_EXTENSION", "find_checkpoints", "load_model", "parse_device", "parse_dtype"]
 

@@ -9,7 +9,7 @@ from conftest import RECIPE_MODEL, gpen_processing
 from modules import processing, shared
 from test_end_to_end import api_client, assert_face_restored_only, b64_png, decode
 
-from gpen_ext.model.onnx_export import export_onnx
+from gpen_ext.model.onnx import export_onnx
 
 REACTOR_FOLDER = "facerestore_models"
 

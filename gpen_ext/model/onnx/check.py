@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import CheckpointError
-from .checkpoint_formats import (
+from ...errors import CheckpointError
+from ..checkpoint_formats import (
     DOWNLOAD_AGAIN,
     FOREIGN_SIGNATURES,
     PICKLE_PROTOCOL_OPCODE,
     ZIP_MAGIC,
     describe_content,
 )
-from .checkpoint_kinds import identify_model
-from .onnx_graph import GraphSummary, TensorInfo
+from ..checkpoint_kinds import identify_model
+from .graph import GraphSummary, TensorInfo
 
 GPEN_SIZES = (256, 512, 1024, 2048)
 IMAGE_TYPES = ("float32", "float16")

@@ -14,10 +14,10 @@ from types import ModuleType
 import numpy as np
 import torch
 
-from ..errors import CheckpointError
-from .checkpoint_formats import DOWNLOAD_AGAIN, HEAD_SIZE
-from .onnx_check import check_gpen_graph, describe_non_onnx, onnx_error
-from .onnx_graph import GraphSummary, WireError, summarize
+from ...errors import CheckpointError
+from ..checkpoint_formats import DOWNLOAD_AGAIN, HEAD_SIZE
+from .check import check_gpen_graph, describe_non_onnx, onnx_error
+from .graph import GraphSummary, WireError, summarize
 
 logger = logging.getLogger("gpen")
 

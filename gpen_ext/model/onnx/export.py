@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import GPENError
-from .arch import GPENGenerator, build_generator
-from .arch.decoder import DEMODULATION_EPS, UPSAMPLE_BLUR_PADDING, StyledConv, ToRGB
-from .arch.resample import blur, transposed_weight, upsample2x
-from .checkpoint import infer_config, read_state_dict
+from ...errors import GPENError
+from ..arch import GPENGenerator, build_generator
+from ..arch.decoder import DEMODULATION_EPS, UPSAMPLE_BLUR_PADDING, StyledConv, ToRGB
+from ..arch.resample import blur, transposed_weight, upsample2x
+from ..checkpoint import infer_config, read_state_dict
 
 INPUT_NAME = "input"
 OUTPUT_NAME = "output"
