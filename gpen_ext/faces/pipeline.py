@@ -21,12 +21,14 @@ from ..errors import GPENError, NonFiniteOutput
 from ..model.arch import auto_dtype
 from .alignment import FaceAlignment, affine_scale
 from .blending import PastedWeights, paste_face, soften_small_face
+from .color_match import match_color
 from .detection import Detection, FaceDetector, detect_faces, get_detector
 from .images import LUMA_WEIGHTS, color_view, map_images, unit_scale, validate_image
 from .masks import MASK_SIZE, FaceParser, face_masks, get_parser
+from .option_checks import check_options
 from .plausibility import screen_detections
+from .tone import PhotoTone, photo_tone
 
-FACE_CHOICES = ("all", "largest", "center")
 STOPPED = "stopped before its turn"
 """The reason of a chosen face left as it was because ``should_stop`` said so."""
 STAGES = ("detection", "alignment", "model", "mask", "paste")
@@ -37,7 +39,8 @@ class FaceReport:
     """What happened to one detected face (indices count faces left to right).
 
     ``reason`` says why a face was not restored; ``mask`` which blend mask a restored face got
-    (``parsing`` or ``feather``).
+    (``parsing`` or ``feather``); ``tone`` the photo's tone it was given (``colour``, ``grey`` or
+    ``tinted``: ``tone.py``).
     """
 
     index: int
@@ -47,6 +50,7 @@ class FaceReport:
     restored: bool = False
     reason: str = ""
     mask: str = ""
+    tone: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON types, coordinates rounded to 0.1 px."""
@@ -107,18 +111,6 @@ def select_faces(
         if report not in candidates and not report.reason:
             report.reason = f"not selected (faces={faces})"
     return candidates
-
-
-def check_options(faces: str | int, min_face_size: float, confidence: float, visibility: float) -> None:
-    """A GPENError naming the first option out of range."""
-    if isinstance(faces, bool) or not (faces in FACE_CHOICES or isinstance(faces, int)):
-        raise GPENError(f"faces must be one of {', '.join(FACE_CHOICES)} or a face index, got {faces!r}")
-    if not 0.0 <= visibility <= 1.0:
-        raise GPENError(f"visibility must be in [0, 1], got {visibility}")
-    if not 0.0 < confidence <= 1.0:
-        raise GPENError(f"confidence must be in (0, 1], got {confidence}")
-    if min_face_size < 0:
-        raise GPENError(f"min_face_size must be >= 0, got {min_face_size}")
 
 
 def model_device(model: object) -> torch.device:
@@ -231,6 +223,7 @@ def restore_faces(
     confidence: float = 0.9,
     visibility: float = 1.0,
     mask: str = "auto",
+    color_correction: str = "on",
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -243,12 +236,15 @@ def restore_faces(
     Alpha and every pixel outside the pasted faces come back bit-identical; without a face
     to restore the result is an exact copy. ``allow_download`` lets facexlib weights missing
     from ``weights_dir`` be fetched; ``timings`` (if given) receives seconds per stage.
+    ``color_correction`` ``on`` gives each restored face the original face's low-frequency colour
+    (``color_match.py``); whatever it says, a grey or toned photo's faces take the photo's tone (``tone.py``).
     ``should_stop`` (e.g. a WebUI's Interrupt button) is asked before each batch of faces: once it
     says yes, the faces already pasted stay and the others keep their pixels, reason ``STOPPED``.
     Expected failures (bad image or option, missing detector) raise a GPENError.
     """
     image = validate_image(image)
-    check_options(faces, min_face_size, confidence, visibility)
+    check_options(faces=faces, min_face_size=min_face_size, confidence=confidence, visibility=visibility,
+                  mask=mask, color_correction=color_correction)
     device = model_device(model)
     timer = StageTimer(timings)
     with timer("detection"):
@@ -261,6 +257,7 @@ def restore_faces(
         return output, reports
     with timer("mask"):
         parser = get_parser(mask, weights_dir, device, allow_download, parser_dtype(model, device))
+    look = FaceLook(photo_tone(color_view(image)), color_correction == "on")
     done = 0
     pasted = PastedWeights()
     for batch in chunks(chosen, batch_size or default_batch_size(model.size)):  # type: ignore[attr-defined]
@@ -268,10 +265,11 @@ def restore_faces(
             for report in chosen[done:]:
                 report.reason = STOPPED
             break
-        restore_batch(image, output, batch, model, parser, visibility, timer, pasted)
+        restore_batch(image, output, batch, model, parser, visibility, timer, pasted, look)
         for report in batch:
             report.restored = True
             report.mask = "feather" if parser is None else "parsing"
+            report.tone = look.tone.kind
             done += 1
             if progress is not None:
                 progress(done, len(chosen))
@@ -291,6 +289,20 @@ def check_finite(restored: torch.Tensor, model: object) -> torch.Tensor:
     return restored
 
 
+@dataclass(frozen=True)
+class FaceLook:
+    """How a restored face is made to belong to its photo before it is pasted: the photo's tone, and colour correction."""
+
+    tone: PhotoTone
+    color_correction: bool
+
+    def apply(self, face: np.ndarray, original: np.ndarray) -> np.ndarray:
+        """The restored ``face`` (S x S x C) given the colour of its aligned ``original`` crop and the photo's tone."""
+        if self.color_correction:
+            face = match_color(face, original)
+        return self.tone.apply(face)
+
+
 def restore_batch(
     image: np.ndarray,
     output: np.ndarray,
@@ -300,6 +312,7 @@ def restore_batch(
     visibility: float,
     timer: StageTimer,
     pasted: PastedWeights,
+    look: FaceLook,
 ) -> None:
     """Align, restore, mask and paste one batch of faces (crops come from ``image``, pastes go to ``output``)."""
     size = model.size  # type: ignore[attr-defined]
@@ -316,6 +329,6 @@ def restore_batch(
         scales = [affine_scale(alignment.inverse) * size / MASK_SIZE for alignment in alignments]
         masks = face_masks(parser, restored, landmarks, scales)
     with timer("paste"):
-        for report, face, mask, alignment in zip(batch, faces, masks, alignments):
-            face = soften_small_face(face, report.box)
+        for report, face, crop, mask, alignment in zip(batch, faces, crops, masks, alignments):
+            face = soften_small_face(look.apply(face, crop), report.box)
             paste_face(color_view(output), color_view(image), face, mask, alignment, visibility, pasted)

@@ -16,8 +16,7 @@ from typing import Any
 
 from ..errors import GPENError
 from ..faces.detection import DETECTOR_NAMES
-from ..faces.masks import MASK_MODES
-from ..faces.pipeline import FACE_CHOICES
+from ..faces.option_checks import PIPELINE_VALUES, Choices, Range, check_choice, check_number
 from ..model.loading import DTYPE_NAMES
 from .model_files import AUTOMATIC_MODEL, Folders, model_choices
 
@@ -87,30 +86,28 @@ class Option:
     def check(self, value: object) -> object:
         """``value`` in this option's type (ints accepted for floats), or a GPENError saying what is allowed.
 
-        Dynamic choices (model files) are checked where the files are listed, not here.
+        The checks and messages are the face pipeline's (``faces/option_checks``). Dynamic choices
+        (model files) are checked where the files are listed, not here.
         """
         if self.type is bool:
             if not isinstance(value, bool):
                 raise GPENError(f"{self.label} must be true or false, got {value!r}.")
             return value
         if self.numeric:
-            return self._check_number(value)
-        if self.face_index and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if self.choices and value not in self.choices:
-            index = " or a face index" if self.face_index else ""
-            raise GPENError(f"{self.label} must be one of {', '.join(self.choices)}{index}, got {value!r}.")
+            return check_number(self.label, value, Range(self.minimum, self.maximum), integer=self.type is int)
+        if self.choices:
+            return check_choice(self.label, value, Choices(self.choices, self.face_index))
         if not isinstance(value, str):
             raise GPENError(f"{self.label} must be a name, got {value!r}.")
         return value
 
-    def _check_number(self, value: object) -> float | int:
-        bounds = f"between {self.minimum:g} and {self.maximum:g}" if self.maximum is not None else f"at least {self.minimum:g}"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise GPENError(f"{self.label} must be a number {bounds}, got {value!r}.")
-        if value < self.minimum or (self.maximum is not None and value > self.maximum):
-            raise GPENError(f"{self.label} must be {bounds}, got {value}.")
-        return float(value) if self.type is float else value
+
+def pipeline_values(name: str) -> dict[str, Any]:
+    """The ``Option`` fields that say what the pipeline option ``name`` accepts, from the pipeline's own table."""
+    allowed = PIPELINE_VALUES[name]
+    if isinstance(allowed, Range):
+        return {"minimum": allowed.minimum, "maximum": allowed.maximum}
+    return {"choices": allowed.choices, "face_index": allowed.face_index}
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -122,24 +119,31 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "visibility", float, 1.0, "GPEN visibility",
         "How much of the restored face is blended over the original: 1 = fully restored, 0 = untouched",
-        minimum=0.0, maximum=1.0, step=0.01, per_image=True, infotext="GPEN visibility", xyz=True,
+        **pipeline_values("visibility"), step=0.01, per_image=True, infotext="GPEN visibility", xyz=True,
     ),
     Option(
         "faces", str, "all", "GPEN faces",
         "Which faces to restore: all, only the largest, or only the one closest to the image centre",
-        choices=FACE_CHOICES, face_index=True, per_image=True, infotext="GPEN faces", xyz=True,
+        **pipeline_values("faces"), per_image=True, infotext="GPEN faces", xyz=True,
     ),
     Option(
         "mask", str, "auto", "GPEN mask",
         "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; fetched once "
         "into models/GFPGAN), feather = the face from brows to chin only, no download, hair left as it was; "
         "auto = parsing, or feather when it cannot be had",
-        choices=MASK_MODES, per_image=True, infotext="GPEN mask", xyz=True,
+        **pipeline_values("mask"), per_image=True, infotext="GPEN mask", xyz=True,
+    ),
+    Option(
+        "color_correction", str, "on", "GPEN color correction",
+        "on = the restored face keeps the original face's colour and brightness (its broad areas) and takes "
+        "the model's detail; off = the model's colours as they come. Black-and-white and toned photos keep "
+        "their tone either way",
+        **pipeline_values("color_correction"), per_image=True, infotext="GPEN color correction", xyz=True,
     ),
     Option(
         "min_face_size", int, 0, "GPEN minimum face size",
         "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
-        minimum=0, slider_maximum=1024,
+        **pipeline_values("min_face_size"), slider_maximum=1024,
     ),
     Option(
         "detector", str, "retinaface_resnet50", "GPEN face detector",
@@ -155,7 +159,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "confidence", float, 0.9, "GPEN detection confidence",
         "Faces the detector is less sure of than this are ignored",
-        minimum=0.0, maximum=1.0, step=0.01, setting=False,
+        **pipeline_values("confidence"), step=0.01, setting=False,
     ),
     Option(
         "unload", bool, False, "GPEN: move the model to RAM after use",

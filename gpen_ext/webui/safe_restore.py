@@ -15,7 +15,7 @@ import torch
 
 from ..errors import GPENError, NonFiniteOutput
 from ..faces import masks
-from ..faces.pipeline import STOPPED, FaceReport, check_options, restore_faces
+from ..faces.pipeline import STOPPED, FaceReport, restore_faces
 from .messages import MASK_FALLBACK_NOTICE, UNEXPECTED, Notify, logger, report_warning, short_message
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import resolve_model
@@ -42,9 +42,7 @@ def _pipeline_options(self: Any) -> dict[str, object]:
 
 def _validate(self: Any) -> Any:
     """The options with each value checked against the table, or a ``GPENError`` before any work (the API answers 422)."""
-    checked = replace(self, **{option.name: option.check(getattr(self, option.name)) for option in options_where("api")})
-    check_options(checked.faces, checked.min_face_size, checked.confidence, checked.visibility)
-    return checked
+    return replace(self, **{option.name: option.check(getattr(self, option.name)) for option in options_where("api")})
 
 
 RestoreOptions = table_dataclass(

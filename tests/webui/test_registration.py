@@ -134,7 +134,7 @@ def test_xyz_axes_added_once(gpen_model: Path) -> None:
     script_callbacks.before_ui_callback()
     script_callbacks.before_ui_callback()
     axes = xyz_axes()
-    assert sorted(axes) == ["GPEN faces", "GPEN mask", "GPEN model", "GPEN visibility"]
+    assert sorted(axes) == ["GPEN color correction", "GPEN faces", "GPEN mask", "GPEN model", "GPEN visibility"]
     assert [o.label for o in script_module("xyz_grid.py").axis_options].count("GPEN model") == 1
     assert axes["GPEN model"].choices() == ["Automatic", gpen_model.stem]
     assert axes["GPEN faces"].choices() == ["all", "largest", "center"]
@@ -150,8 +150,8 @@ def test_xyz_plot_cells_restore_with_their_own_values(gpen_model: Path, portrait
     (low,), (low_text,) = cells[0]
     (full,), (full_text,) = cells[1]
     assert (low_text, full_text) == (
-        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.3, GPEN faces: all, GPEN mask: auto",
-        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto",
+        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.3, GPEN faces: all, GPEN mask: auto, GPEN color correction: on",
+        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto, GPEN color correction: on",
     )
     change = [np.abs(np.asarray(image).astype(int) - portrait).sum() for image in (low, full)]
     assert 0 < change[0] < 0.5 * change[1]
