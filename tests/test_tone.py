@@ -101,3 +101,11 @@ def test_a_16_bit_or_float_photo_measures_as_its_8_bit_copy() -> None:
     sepia = toned(cv2.cvtColor(astronaut(), cv2.COLOR_RGB2GRAY), (1.07, 0.74, 0.43), (0, 10, 20))
     assert np.abs(thumbnail_lab(sepia.astype(np.uint16) * 257) - thumbnail_lab(sepia)).max() < 1.0  # the 8-bit shrink rounds
     assert photo_tone(sepia.astype(np.float32) / 255).kind == "tinted"
+
+
+def test_the_8_bit_tint_agrees_with_the_float_one() -> None:
+    tone = photo_tone(cases()["astronaut sepia"][0])
+    face = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    fast = tone.apply(face).astype(np.float64)
+    exact = tone.apply(face.astype(np.uint16) * 257) / 257
+    assert np.abs(fast - exact).max() <= 3.5 and np.abs(fast - exact).mean() < 0.6
