@@ -36,6 +36,7 @@ from .faces.pipeline import (
     parser_dtype,
     restore_faces,
 )
+from .model.download import DownloadSource, default_models_dir, downloaded_digest, mirror_url, model_digest, model_file
 from .model.loading import DTYPE_NAMES, load_model
 from .model.onnx import export_onnx
 
@@ -59,10 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="restore the faces in images (files or folders)")
     restore.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
     restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
-    restore.add_argument("--model", required=True, type=Path, help="GPEN-BFR model (.pth / .safetensors / .onnx)")
+    restore.add_argument(
+        "--model",
+        help="GPEN-BFR model file (.pth / .safetensors / .onnx), or an official name (GPEN-BFR-256/512/1024/2048) "
+        "downloaded into --models-dir on first use (default: GPEN-BFR-2048)",
+    )
+    restore.add_argument(
+        "--models-dir", type=Path, help="folder of the official models (default: $GPEN_MODELS_DIR or ~/.cache/gpen)"
+    )
     restore.add_argument("--detector", default="retinaface_resnet50", choices=DETECTOR_NAMES)
     restore.add_argument("--weights-dir", type=Path, help="folder of facexlib's detection/parsing weights")
-    restore.add_argument("--no-download", action="store_true", help="never download missing facexlib weights")
+    restore.add_argument(
+        "--no-download", action="store_true", help="never download: neither a missing GPEN model nor facexlib's weights"
+    )
     restore.add_argument("--faces", default="all", type=face_choice, help="all, largest, center or an index")
     restore.add_argument("--min-face-size", type=float, default=0, help="skip faces smaller than this (px)")
     restore.add_argument("--confidence", type=float, default=0.9, help="detection score threshold")
@@ -169,26 +179,42 @@ def check_arguments(args: argparse.Namespace) -> list[Path]:
     return list_images(args.inputs)
 
 
-def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, FaceDetector]:
-    """The images, the model and the detector, or the GPENError/OSError that stops the command before any image.
+def model_entries(path: Path, report: bool) -> dict:
+    """The report's model fields: the file and, when a report is asked for or the file was downloaded here,
+    its sha256 and the one recorded at download (a file changed since then is also warned about)."""
+    digest = (model_digest(path) if report else downloaded_digest(path)) if path.is_file() else None
+    if digest is None:
+        return {"model": str(path)}
+    if digest.changed:
+        tqdm.write(f"gpen: warning: {digest.warning(path)}", file=sys.stderr)
+    return {"model": str(path), "model_sha256": digest.sha256, "model_sha256_recorded": digest.recorded}
 
-    The detector (and the face parser that ``--mask parsing`` needs) is fetched here once: offline,
-    a missing file is one message instead of one failed download per image.
+
+def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, FaceDetector, dict]:
+    """The images, the model, the detector and the report's model fields, or the GPENError/OSError that
+    stops the command before any image.
+
+    A missing official model (``--model`` left out or an official name), the detector and the face
+    parser that ``--mask parsing`` needs are fetched here once: offline, a missing file is one
+    message instead of one failed download per image.
     """
     paths = check_arguments(args)
-    model = load_model(args.model, device=args.device, dtype=args.dtype)
+    source = DownloadSource(allowed=not args.no_download, mirror=mirror_url())
+    model_path = model_file(args.model, args.models_dir or default_models_dir(), source)
+    model_fields = model_entries(model_path, report=args.report is not None)
+    model = load_model(model_path, device=args.device, dtype=args.dtype)
     device, allow_download = model_device(model), not args.no_download
     detector = get_detector(args.detector, args.weights_dir, device, allow_download)
     get_parser(args.mask, args.weights_dir, device, allow_download, parser_dtype(model, device))
     release_freed_memory()  # the checkpoint's load-time temporaries
     args.output.mkdir(parents=True, exist_ok=True)
-    return paths, model, detector
+    return paths, model, detector, model_fields
 
 
 def run_restore(args: argparse.Namespace) -> int:
     """The ``restore`` command; the exit status."""
     try:
-        paths, model, detector = prepare(args)
+        paths, model, detector, model_fields = prepare(args)
     except (GPENError, OSError) as error:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
@@ -203,7 +229,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 tqdm.write(f"gpen: {path}: {reason}", file=sys.stderr)
                 entries.append({"input": str(path), "error": reason})
     if args.report:
-        args.report.write_text(json.dumps({"model": str(args.model), "images": entries}, indent=2))
+        args.report.write_text(json.dumps({**model_fields, "images": entries}, indent=2))
     return 1 if failed else 0
 
 

@@ -27,3 +27,8 @@ class NonFiniteOutput(GPENError):
 
 class ImageError(GPENError):
     """An image the pipeline cannot work on (unsupported shape, dtype or channel count)."""
+
+
+class DownloadError(CheckpointError):
+    """An official GPEN model that is not on disk and was not fetched (downloads off, offline, an HTTP error,
+    a transfer cut short, or a file that failed verification); the message says where to put it by hand."""
