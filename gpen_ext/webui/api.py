@@ -19,6 +19,7 @@ from PIL import Image
 from ..errors import GPENError, ImageError
 from ..faces.image_files import pil_to_array
 from .job_state import restore_in_job
+from ..model.download import recorded_sha256
 from .model_files import list_models, resolve_model_name
 from .options import options_where
 from .safe_restore import RestoreOptions
@@ -28,15 +29,19 @@ OPTION_NAMES = tuple(option.name for option in options_where("api"))
 
 
 def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
-    """``GET /gpen/v1/models``: the files a request may name, and which one ``Automatic`` means now."""
+    """``GET /gpen/v1/models``: the files a request may name (with the sha256 recorded when GPEN downloaded
+    one), and which model ``Automatic`` means now (an official one to be downloaded, when none is installed)."""
     models = list_models(env.model_folders)
     try:
-        automatic = resolve_model_name(env.model_folders, settings.model)
+        automatic = resolve_model_name(env.model_folders, settings.model, env.downloads)
     except GPENError:
         automatic = None
     return {
         "models_dir": str(env.models_dir),
-        "models": [{"name": name, "file": path.name, "size_bytes": path.stat().st_size} for name, path in models.items()],
+        "models": [
+            {"name": name, "file": path.name, "size_bytes": path.stat().st_size, "sha256": recorded_sha256(path)}
+            for name, path in models.items()
+        ],
         "default": automatic,
     }
 

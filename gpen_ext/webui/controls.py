@@ -28,6 +28,8 @@ def setting_component(option: Option, model_folders: Callable[[], Folders]) -> t
         return gr.Slider, {**option.slider_range(), "info": option.hint}
     if option.list_choices:
         return gr.Dropdown, lambda: {"choices": option.choice_list(model_folders()), "info": option.hint}
+    if not option.choices:
+        return gr.Textbox, {"info": option.hint}
     return gr.Dropdown, {"choices": list(option.choices), "info": option.hint}
 
 

@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 from ..faces import facexlib_models
+from ..model.download import downloaded_digest
 from ..model.loading import load_model
+from .messages import logger
 
 CacheKey = tuple[str, int, str, str]
 
@@ -34,6 +36,9 @@ class ModelCache:
         key = (str(path), path.stat().st_mtime_ns, str(device), precision)
         model = self._models.pop(key, None)
         if model is None:
+            digest = downloaded_digest(path)  # once per load, only for files GPEN downloaded
+            if digest is not None and digest.changed:
+                logger.warning("GPEN: %s", digest.warning(path))
             model = load_model(path, device=device, dtype=precision)
         self._models[key] = model.to(device)
         while len(self._models) > self.capacity:

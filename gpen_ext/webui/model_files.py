@@ -3,6 +3,8 @@
 Besides the GPEN folder, other extensions' folders may hold GPEN ONNX files (ReActor keeps
 ``GPEN-BFR-*.onnx`` in ``models/facerestore_models``): their ``.onnx`` files named GPEN are listed
 too, never moved or changed, and a file of the GPEN folder wins over one of the same name there.
+An official model that is not on disk (Automatic with no model installed: GPEN-BFR-2048) is
+downloaded into the GPEN folder on first use, when downloads are on (``model/download``).
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from pathlib import Path
 
 from ..errors import CheckpointError
 from ..model.checkpoint import ONNX_EXTENSION, find_checkpoints
+from ..model.download import AUTOMATIC_DOWNLOAD, OFFICIAL_MODELS, DownloadSource, OfficialModel, fetch_model
 
 AUTOMATIC_MODEL = "Automatic"
-"""The model choice that means the largest file of the folder (GPEN-BFR-2048 when present)."""
+"""The model choice that means the largest file of the folder (GPEN-BFR-2048 when present, or downloaded when none is)."""
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
     "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
@@ -56,19 +59,45 @@ def list_models(folders: Folders) -> dict[str, Path]:
     return {path.stem if stems[path.stem] == 1 else path.name: path for path in files}
 
 
-def resolve_model_name(folders: Folders, name: str) -> str:
+def resolve_model_name(folders: Folders, name: str, downloads: DownloadSource | None = None) -> str:
     """The listed name of the file ``name`` means; ``Automatic`` (or empty) picks the largest file that can run.
 
-    A file name with its extension is accepted too. Raises ``CheckpointError`` naming the folder
-    and where the official files come from.
+    A file name with its extension is accepted too. With ``downloads``, an official model that is
+    not on disk resolves to its official name (the file :func:`resolve_model` fetches). Raises
+    ``CheckpointError`` naming the folder and where the official files come from.
     """
-    return _listed_name(list_models(folders), _folders(folders).own, name)
+    official = _to_download(folders, name, downloads)
+    return official.name if official else _listed_name(list_models(folders), _folders(folders).own, name)
 
 
-def resolve_model(folders: Folders, name: str) -> Path:
-    """The file for ``name`` (see :func:`resolve_model_name`)."""
+def resolve_model(folders: Folders, name: str, downloads: DownloadSource | None = None) -> Path:
+    """The file for ``name`` (see :func:`resolve_model_name`), downloaded into the GPEN folder first if need be."""
+    official = _to_download(folders, name, downloads)
+    if official is not None:
+        return fetch_model(official, _folders(folders).own, downloads)
     models = list_models(folders)
     return models[_listed_name(models, _folders(folders).own, name)]
+
+
+def missing_official_model(folders: Folders, name: str) -> OfficialModel | None:
+    """The official model ``name`` means when it is not on disk: GPEN-BFR-2048 for Automatic in a folder without
+    models, an official name that no file answers to; None when a file is there (or ``name`` is no official model)."""
+    models = list_models(folders)
+    if name in ("", None, AUTOMATIC_MODEL):
+        return None if models else AUTOMATIC_DOWNLOAD
+    official = OFFICIAL_MODELS.get(name)
+    if official is None or name in models or (_folders(folders).own / official.filename).exists():
+        return None
+    return official
+
+
+def _to_download(folders: Folders, name: str, downloads: DownloadSource | None) -> OfficialModel | None:
+    """The official model to fetch for ``name``, if any (never without ``downloads``); a ``DownloadError`` when one is
+    needed but downloads are off, so that the name check and the restoration say the same."""
+    official = missing_official_model(folders, name) if downloads is not None else None
+    if official is not None and not downloads.allowed:
+        fetch_model(official, _folders(folders).own, downloads)  # raises the "turned off" error with the URLs
+    return official
 
 
 def _folders(folders: Folders) -> ModelFolders:
@@ -101,5 +130,10 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
 
 
 def model_choices(folders: Folders) -> list[str]:
-    """What a model dropdown offers: ``Automatic`` first, then every file listed (see :func:`list_models`)."""
-    return [AUTOMATIC_MODEL, *list_models(folders)]
+    """What a model dropdown offers: ``Automatic`` first, then every file listed (see :func:`list_models`).
+
+    With no model installed, the official models instead, each downloaded when picked: once one is
+    there, the dropdowns (and an X/Y/Z axis over them) offer only what is on disk, so that no grid
+    downloads a gigabyte; a request may still name any official model.
+    """
+    return [AUTOMATIC_MODEL, *(list_models(folders) or OFFICIAL_MODELS)]

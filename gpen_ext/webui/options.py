@@ -32,7 +32,8 @@ would never follow later changes of Settings."""
 @dataclass(frozen=True)
 class Option:
     """One option. ``choices`` or ``list_choices`` (choices that depend on the models folder) make a
-    dropdown, a number type makes a slider, ``bool`` a checkbox; where the option shows up:
+    dropdown, a number type makes a slider, ``bool`` a checkbox, a ``str`` without choices a text box
+    (Settings only: a per-image control always has choices); where the option shows up:
 
     ``setting``: on the Settings page as ``gpen_<name>``; ``per_image``: on the accordion and in
     Extras, where ``Settings`` (or an unticked "Override" box for numbers) defers to that setting;
@@ -113,7 +114,8 @@ def pipeline_values(name: str) -> dict[str, Any]:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "model", str, AUTOMATIC_MODEL, "GPEN model",
-        "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present",
+        "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present. "
+        "An official model not there yet (Automatic: GPEN-BFR-2048) is downloaded into that folder on first use",
         list_choices=model_choices, per_image=True, infotext="GPEN", xyz=True,
     ),
     Option(
@@ -165,6 +167,18 @@ OPTIONS: tuple[Option, ...] = (
         "unload", bool, False, "GPEN: move the model to RAM after use",
         "Frees VRAM after each restoration, at the cost of moving the model back next time; also done with "
         "'Move face restoration model from VRAM into RAM', --lowvram or --medvram",
+        api=False,
+    ),
+    Option(
+        "download", bool, True, "GPEN: download missing models",
+        "When the chosen model (Automatic = GPEN-BFR-2048) is not in models/GPEN, download the official file there "
+        "on first use (75-285 MB, verified, resumed if cut off); off = never, the console says what to put where",
+        api=False,
+    ),
+    Option(
+        "models_url", str, "", "GPEN model mirror URL",
+        "A server with the GPEN-BFR files under their official names (<URL>/GPEN-BFR-2048.pth) to download from "
+        "instead of the official hosts; empty = the environment variable GPEN_MODELS_URL, else the official hosts",
         api=False,
     ),
 )

@@ -114,7 +114,7 @@ def restore_safely(
         return RestoreOutcome(image)
     try:
         options = options.validate()  # Settings come from config.json unchecked
-        path = resolve_model(env.model_folders, options.model)
+        path = resolve_model(env.model_folders, options.model, env.downloads)
 
         def attempt(device: torch.device, precision: str) -> RestoreOutcome:
             model = cache.get(path, device, precision)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..model.download import DownloadSource, mirror_url
 from .model_files import ModelFolders
 from .options import option_fields, options_where, table_dataclass
 
@@ -41,6 +42,8 @@ class Environment:
     offload: bool
     shared_models_dirs: tuple[Path, ...] = ()
     """Other extensions' folders whose GPEN ``.onnx`` files are listed too (ReActor's ``models/facerestore_models``)."""
+    downloads: DownloadSource = DownloadSource()
+    """Whether an official model missing from ``models_dir`` is downloaded there, and from which mirror."""
 
     @property
     def model_folders(self) -> ModelFolders:
@@ -56,13 +59,15 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
     model goes back to the CPU after use when the user asked for it (GPEN's own setting or the
     WebUI's ``face_restoration_unload``) or when VRAM is scarce (``--lowvram``/``--medvram``).
     facexlib's detector and parser weights are shared with the WebUI's GFPGAN (``--gfpgan-models-path``).
+    Missing official models are downloaded as Settings › GPEN says (the mirror: its field, else ``GPEN_MODELS_URL``).
     """
     opts, cmd_opts = shared.opts, shared.cmd_opts
+    settings = GPENSettings.from_opts(opts)
     models_path = Path(shared.models_path)
     custom_dir = getattr(cmd_opts, "gpen_models_path", None)
     offload = any(
         (
-            GPENSettings.from_opts(opts).unload,
+            settings.unload,
             getattr(opts, "face_restoration_unload", False),
             getattr(cmd_opts, "lowvram", False),
             getattr(cmd_opts, "medvram", False),
@@ -75,4 +80,5 @@ def environment_from_webui(shared: Any, devices: Any) -> Environment:
         device=torch.device("cpu") if set(CPU_FLAGS) & set(use_cpu) else torch.device(devices.device_codeformer or "cpu"),
         offload=offload,
         shared_models_dirs=(models_path / REACTOR_MODELS_FOLDER,),
+        downloads=DownloadSource(allowed=bool(settings.download), mirror=mirror_url(str(settings.models_url or ""))),
     )

@@ -40,14 +40,16 @@ def assert_one_short_line(toast: str) -> None:
     assert len(toast) < 160, toast
 
 
-def test_no_model_toast_says_what_to_do_and_console_where(webui: Path, portrait: np.ndarray, warnings_shown: list[str], caplog) -> None:
+def test_no_model_offline_toast_says_what_to_do_and_console_where(webui: Path, portrait: np.ndarray, warnings_shown: list[str], caplog) -> None:
+    """No model installed and no network (the tests have none): the download of GPEN-BFR-2048 fails, the image passes."""
     with caplog.at_level(logging.WARNING, logger="gpen"):
         result = restore_with_webui(portrait)
     assert np.array_equal(result, portrait)
     (toast,) = warnings_shown
     assert_one_short_line(toast)
-    assert "no GPEN model" in toast and "models/GPEN" in toast
-    assert str(webui / "GPEN") in caplog.text and "ModelScope" in caplog.text and "yangxy/GPEN" in caplog.text
+    assert "GPEN-BFR-2048.pth" in toast and "models/GPEN" in toast
+    assert str(webui / "GPEN") in caplog.text and "aliyuncs.com" in caplog.text and "modelscope.cn" in caplog.text
+    assert list((webui / "GPEN").iterdir()) == []
 
 
 def test_bad_checkpoint(webui: Path, portrait: np.ndarray, warnings_shown: list[str]) -> None:
