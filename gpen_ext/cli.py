@@ -15,6 +15,7 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +30,12 @@ from .faces.image_files import list_images, read_image, write_image
 from .faces.image_metadata import ImageInfo
 from .faces.masks import MASK_MODES, get_parser
 from .faces.option_checks import FACE_CHOICES, check_options
-from .faces.pipeline import (
-    FaceReport,
-    model_device,
-    model_output,
-    parser_dtype,
-    restore_faces,
-)
+from .faces.model_choice import Model, ModelChoice, model_device
+from .faces.pipeline import FaceReport, faces_by_size, model_output, parser_dtype, restore_faces
 from .model.download import DownloadSource, default_models_dir, downloaded_digest, mirror_url, model_digest, model_file
-from .model.loading import DTYPE_NAMES, load_model
+from .model.arch.precision import resolve_dtype
+from .model.checkpoint import find_checkpoints
+from .model.loading import DTYPE_NAMES, load_model, parse_device, parse_dtype
 from .model.onnx import export_onnx
 
 RGB8 = np.zeros((1, 1, 3), np.uint8)
@@ -62,8 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
     restore.add_argument(
         "--model",
-        help="GPEN-BFR model file (.pth / .safetensors / .onnx), or an official name (GPEN-BFR-256/512/1024/2048) "
-        "downloaded into --models-dir on first use (default: GPEN-BFR-2048)",
+        help="GPEN-BFR model file (.pth / .safetensors / .onnx), a folder of them (each face gets the smallest that "
+        "keeps its detail), or an official name (GPEN-BFR-256/512/1024/2048) downloaded into --models-dir on first "
+        "use (default: GPEN-BFR-2048)",
     )
     restore.add_argument(
         "--models-dir", type=Path, help="folder of the official models (default: $GPEN_MODELS_DIR or ~/.cache/gpen)"
@@ -101,22 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class KeepFaces:
-    """The model, keeping every face it produces (before the paste blends it in) for ``--save-faces``."""
+    """The models of a choice, keeping every face they produce (before the paste blends it in) for ``--save-faces``."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model, self.size = model, model.size
-        self.device, self.dtype = model_device(model), getattr(model, "dtype", torch.float32)
+    def __init__(self, choice: ModelChoice) -> None:
         self.faces: list[np.ndarray] = []
+        self.choice = replace(choice, load=lambda name: self.keeping(choice.load(name)))
 
-    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
-        restored = self.model(batch)
-        self.faces += list(model_output(restored, RGB8))
-        return restored
+    def keeping(self, model: Model) -> Model:
+        """``model``, with each face it makes appended to ``faces`` (the model's size and placement kept)."""
+        def restore(batch: torch.Tensor) -> torch.Tensor:
+            restored = model(batch)
+            self.faces += list(model_output(restored, RGB8))
+            return restored
+
+        restore.size = model.size  # type: ignore[attr-defined]
+        restore.device, restore.dtype = model_device(model), getattr(model, "dtype", torch.float32)  # type: ignore[attr-defined]
+        return restore
 
     def save(self, reports: list[FaceReport], folder: Path, stem: str) -> None:
-        """Each restored face as ``<stem>_face<index>.png`` (faces are restored in index order)."""
+        """Each restored face as ``<stem>_face<index>.png`` (faces are restored in ``faces_by_size`` order)."""
         folder.mkdir(parents=True, exist_ok=True)
-        for report, face in zip([r for r in reports if r.restored], self.faces):
+        restored = [r for r in reports if r.restored]
+        in_order = [report for _, group in faces_by_size(restored, self.choice) for report in group]
+        for report, face in zip(in_order, self.faces):
             write_image(folder / f"{stem}_face{report.index}.png", face)
 
 
@@ -131,20 +137,20 @@ def output_path(path: Path, folder: Path, written: set[Path]) -> Path:
 
 
 def restore_file(
-    path: Path, model: torch.nn.Module, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path]
+    path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path]
 ) -> dict:
     """Restore one image file into ``args.output``; its entry of the JSON report."""
     target = output_path(path, args.output, written)
     info = ImageInfo.read(path)
     image = read_image(path, info)
-    keeper = KeepFaces(model) if args.save_faces else None
+    keeper = KeepFaces(models) if args.save_faces else None
 
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
     result, reports = restore_faces(
         image,
-        keeper or model,
+        keeper.choice if keeper else models,
         detector=detector,
         weights_dir=args.weights_dir,
         faces=args.faces,
@@ -190,8 +196,33 @@ def model_entries(path: Path, report: bool) -> dict:
     return {"model": str(path), "model_sha256": digest.sha256, "model_sha256_recorded": digest.recorded}
 
 
-def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, FaceDetector, dict]:
-    """The images, the model, the detector and the report's model fields, or the GPENError/OSError that
+def load_models(args: argparse.Namespace) -> tuple[ModelChoice, dict]:
+    """The models ``--model`` names (a file, an official name, or a folder of files to choose from per face) and
+    the report's model fields; an official model missing from ``--models-dir`` is downloaded first."""
+    folder = Path(args.model) if args.model else None
+    if folder is None or not folder.is_dir():
+        source = DownloadSource(allowed=not args.no_download, mirror=mirror_url())
+        path = model_file(args.model, args.models_dir or default_models_dir(), source)
+        fields = model_entries(path, report=args.report is not None)
+        return ModelChoice.single(load_model(path, device=args.device, dtype=args.dtype), path.stem), fields
+    files = {path.name: path for path in find_checkpoints(folder)}
+    if not files:
+        raise GPENError(f"--model {folder} is a folder without GPEN model files (.pth, .safetensors, .onnx)")
+    device = parse_device(args.device)
+    loaded: dict[Path, Model] = {}
+
+    def load(path: Path) -> Model:
+        if path not in loaded:  # each model once, on first use; at most the folder's few sizes are held
+            loaded[path] = load_model(path, device=device, dtype=args.dtype)
+        return loaded[path]
+
+    choice = ModelChoice.from_files(files, load, device, resolve_dtype(device, parse_dtype(args.dtype)))
+    models = {choice.names[size]: model_entries(files[choice.names[size]], args.report is not None) for size in choice.sizes}
+    return choice, {"model": str(folder), "models": models}
+
+
+def prepare(args: argparse.Namespace) -> tuple[list[Path], ModelChoice, FaceDetector, dict]:
+    """The images, the models, the detector and the report's model fields, or the GPENError/OSError that
     stops the command before any image.
 
     A missing official model (``--model`` left out or an official name), the detector and the face
@@ -199,22 +230,19 @@ def prepare(args: argparse.Namespace) -> tuple[list[Path], torch.nn.Module, Face
     message instead of one failed download per image.
     """
     paths = check_arguments(args)
-    source = DownloadSource(allowed=not args.no_download, mirror=mirror_url())
-    model_path = model_file(args.model, args.models_dir or default_models_dir(), source)
-    model_fields = model_entries(model_path, report=args.report is not None)
-    model = load_model(model_path, device=args.device, dtype=args.dtype)
-    device, allow_download = model_device(model), not args.no_download
-    detector = get_detector(args.detector, args.weights_dir, device, allow_download)
-    get_parser(args.mask, args.weights_dir, device, allow_download, parser_dtype(model, device))
+    models, model_fields = load_models(args)
+    allow_download = not args.no_download
+    detector = get_detector(args.detector, args.weights_dir, models.device, allow_download)
+    get_parser(args.mask, args.weights_dir, models.device, allow_download, parser_dtype(models, models.device))
     release_freed_memory()  # the checkpoint's load-time temporaries
     args.output.mkdir(parents=True, exist_ok=True)
-    return paths, model, detector, model_fields
+    return paths, models, detector, model_fields
 
 
 def run_restore(args: argparse.Namespace) -> int:
     """The ``restore`` command; the exit status."""
     try:
-        paths, model, detector, model_fields = prepare(args)
+        paths, models, detector, model_fields = prepare(args)
     except (GPENError, OSError) as error:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
@@ -222,7 +250,7 @@ def run_restore(args: argparse.Namespace) -> int:
     with tqdm(paths, unit="image", file=sys.stderr) as bar:
         for path in bar:
             try:
-                entries.append(restore_file(path, model, detector, args, bar, written))
+                entries.append(restore_file(path, models, detector, args, bar, written))
             except Exception as error:  # noqa: BLE001 - one bad image must not stop the batch or lose the report
                 failed += 1
                 reason = str(error) if isinstance(error, (GPENError, OSError)) else f"unexpected {type(error).__name__}: {error}"

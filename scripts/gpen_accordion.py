@@ -11,8 +11,9 @@ from gpen_ext.errors import GPENError
 from gpen_ext.webui.controls import per_image_controls
 from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import report_skipped
-from gpen_ext.webui.model_files import resolve_model_name
+from gpen_ext.webui.model_files import AUTOMATIC_MODEL, per_face_files, resolve_model_name
 from gpen_ext.webui.script_args import (
+    INFOTEXT_MODELS,
     PASTE_FIELD_NAMES,
     GPENArgs,
     infotext,
@@ -45,7 +46,8 @@ class GPENScript(scripts.Script):
         X/Y/Z cells are shallow copies of one job sharing its ``extra_generation_params``, so the
         dict is replaced, never changed in place: a cell must not leave its values to the next.
         """
-        params = {key: value for key, value in p.extra_generation_params.items() if key not in PASTE_FIELD_NAMES}
+        ours = {*PASTE_FIELD_NAMES, INFOTEXT_MODELS}
+        params = {key: value for key, value in p.extra_generation_params.items() if key not in ours}
         p.extra_generation_params = params
         try:
             gpen = GPENArgs.from_script_args(args).with_overrides(p)
@@ -53,7 +55,8 @@ class GPENScript(scripts.Script):
                 return
             options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
             env = environment_from_webui(shared, devices)
-            model = resolve_model_name(env.model_folders, options.model, env.downloads)
+            per_face = per_face_files(env.model_folders, options.model)
+            model = AUTOMATIC_MODEL if per_face else resolve_model_name(env.model_folders, options.model, env.downloads)
         except GPENError as error:
             report_skipped(error, p.comment)  # no image will be restored: no infotext
             return
@@ -72,4 +75,8 @@ class GPENScript(scripts.Script):
             p.comment(f"GPEN {outcome.summary()}")
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
+        # This image's own models (its infotext is written next); process() gave the dict to this job alone.
+        p.extra_generation_params.pop(INFOTEXT_MODELS, None)
+        if outcome.model == AUTOMATIC_MODEL and outcome.restored:
+            p.extra_generation_params[INFOTEXT_MODELS] = outcome.models_used()
         devices.torch_gc()

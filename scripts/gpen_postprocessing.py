@@ -11,6 +11,7 @@ from gpen_ext.faces.image_files import pil_to_array
 from gpen_ext.webui.controls import per_image_controls
 from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import report_skipped
+from gpen_ext.webui.model_files import AUTOMATIC_MODEL
 from gpen_ext.webui.script_args import INFOTEXT_RESULT, GPENArgs, infotext
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
@@ -40,5 +41,5 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)
-            pp.info.update(infotext(options, outcome.model))
+            pp.info.update(infotext(options, outcome.model, outcome.models_used() if outcome.model == AUTOMATIC_MODEL else ""))
         pp.info[INFOTEXT_RESULT] = outcome.summary()  # Extras shows this info under the result

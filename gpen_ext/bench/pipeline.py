@@ -1,8 +1,9 @@
 """Where the time of one ``restore_faces`` call goes: detection, alignment, model, mask, paste.
 
-``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [--megapixels 12] [--dtype auto] [--device cpu]
+``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [256 ...] [--megapixels 12] [--dtype auto] [--device cpu]
 [--detector NAME] [--mask auto|parsing|feather] [--random-parsenet]``
-builds GPEN with the reference recipe weights (speed does not depend on the weight values),
+builds GPEN with the reference recipe weights (speed does not depend on the weight values; several
+sizes: each face gets its model as ``Automatic`` does over a folder of them, ``faces.model_choice``),
 runs one warm-up call and then ``--repeats`` timed calls, and prints the median seconds per
 stage, then the same as one JSON line (last line) for scripts.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 import statistics
 import tempfile
 import time
@@ -22,6 +24,7 @@ import torch
 from ..allocator import keep_freed_memory, release_freed_memory
 from ..faces.detection import DETECTOR_NAMES, FaceDetector
 from ..faces.image_files import read_image
+from ..faces.model_choice import ModelChoice
 from ..faces.pipeline import STAGES, restore_faces
 from ..model.arch import build_generator
 from ..model.arch.config import RELEASED_CONFIGS
@@ -33,7 +36,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m gpen_ext.bench.pipeline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", required=True)
     parser.add_argument("--megapixels", type=float, default=None, help="resize the image to this many MP first")
-    parser.add_argument("--size", type=int, default=2048, choices=sorted(RELEASED_CONFIGS))
+    parser.add_argument("--size", type=int, nargs="+", default=[2048], choices=sorted(RELEASED_CONFIGS))
     parser.add_argument("--dtype", default="auto", choices=list(DTYPE_NAMES))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -72,7 +75,7 @@ def random_parsenet_dir(folder: Path) -> Path:
     return folder
 
 
-def timed_run(image: np.ndarray, model: torch.nn.Module, detector: str | FaceDetector, weights_dir: str | None,
+def timed_run(image: np.ndarray, model: torch.nn.Module | ModelChoice, detector: str | FaceDetector, weights_dir: str | None,
               mask: str) -> dict:
     """Seconds per stage (and total) of one restore_faces call (its result is numpy: GPU work is finished), the
     number of faces restored and the masks they got."""
@@ -82,6 +85,7 @@ def timed_run(image: np.ndarray, model: torch.nn.Module, detector: str | FaceDet
     timings["total"] = time.perf_counter() - start
     timings["faces"] = sum(report.restored for report in reports)
     timings["masks_used"] = sorted({report.mask for report in reports if report.restored})  # auto may fall back
+    timings["models_used"] = dict(Counter(report.model for report in reports if report.restored))
     return timings
 
 
@@ -91,8 +95,15 @@ def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> 
     keep_freed_memory()  # as the CLI does
     if args.threads:
         torch.set_num_threads(args.threads)
-    config = RELEASED_CONFIGS[args.size]
-    model = build_generator(config, recipe_state_dict(config), parse_device(args.device), parse_dtype(args.dtype))
+    device, dtype = parse_device(args.device), parse_dtype(args.dtype)
+    models = {
+        size: build_generator(RELEASED_CONFIGS[size], recipe_state_dict(RELEASED_CONFIGS[size]), device, dtype)
+        for size in sorted(set(args.size))
+    }
+    first = next(iter(models.values()))
+    model = first if len(models) == 1 else ModelChoice(
+        {size: f"GPEN {size}" for size in models}, lambda name: models[int(name.split()[1])], first.device, first.dtype
+    )
     release_freed_memory()  # as the CLI does after loading
     image = resized(read_image(args.image), args.megapixels)
     with tempfile.TemporaryDirectory() as folder:
@@ -104,7 +115,8 @@ def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> 
     result = {key: round(statistics.median(run.get(key, 0.0) for run in runs), 4) for key in (*STAGES, "total")}
     result["not_model_share"] = round(1 - result["model"] / result["total"], 4)
     result.update(
-        image=args.image, megapixels=round(image.shape[0] * image.shape[1] / 1e6, 1), size=args.size,
+        image=args.image, megapixels=round(image.shape[0] * image.shape[1] / 1e6, 1),
+        size=args.size[0] if len(models) == 1 else sorted(models), models_used=runs[0]["models_used"],
         device=str(model.device), dtype=str(model.dtype), mask_mode=mask,
         detector=args.detector if detector is None else type(detector).__name__,
         faces=runs[0]["faces"], masks_used=runs[0]["masks_used"], threads=torch.get_num_threads(), repeats=args.repeats,

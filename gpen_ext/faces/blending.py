@@ -22,7 +22,8 @@ from .images import unit_scale
 from .masks import MASK_SIZE
 
 SMALL_FACE = 100
-SMALL_FACE_KERNEL = np.outer([0.25, 0.5, 0.25], [0.25, 0.5, 0.25]).astype(np.float32)
+SMALL_FACE_TAP = 0.25
+"""GPEN's small-face blur is the 3x3 kernel [0.25, 0.5, 0.25] x [0.25, 0.5, 0.25] (variance 0.5 px^2 per axis)."""
 
 
 def translation(dx: float, dy: float) -> np.ndarray:
@@ -135,14 +136,22 @@ def blend_into(region: np.ndarray, face: np.ndarray, weight: np.ndarray) -> None
     region[...] = blended
 
 
-def soften_small_face(face: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def soften_small_face(face: np.ndarray, box: tuple[float, float, float, float], reference_size: int = 0) -> np.ndarray:
     """The restored crop, blurred 3x3 when its face box is under SMALL_FACE px on a side (GPEN's ``face_enhancement.py``).
 
     GPEN does it to keep a crop shrunk several times on pasting from aliasing. Our warp already
     area-averages strong shrinks, and the blur still helps: on a fixed noise crop shrunk 2.5-5x
     the paste with it is 1.3-2.3x closer (RMS) to an exact area downscale than without it.
+
+    GPEN blurs by 3x3 crop pixels whatever the model size, so the same face is blurred 8x more
+    (in image pixels) by GPEN-256 than by GPEN-2048. With ``reference_size`` (the largest model a
+    per-face choice had: ``model_choice.py``) a smaller crop gets the blur the reference's crop
+    would have had, in image pixels: the kernel's variance scaled by (size / reference)^2. At the
+    reference size, or without one, it is GPEN's kernel exactly.
     """
     x0, y0, x1, y1 = box
     if min(x1 - x0, y1 - y0) >= SMALL_FACE:
         return face
-    return cv2.filter2D(face, -1, SMALL_FACE_KERNEL).reshape(face.shape)  # cv2 drops a single channel
+    tap = SMALL_FACE_TAP * min(1.0, face.shape[0] / reference_size) ** 2 if reference_size else SMALL_FACE_TAP
+    line = np.array([tap, 1 - 2 * tap, tap], np.float32)
+    return cv2.filter2D(face, -1, np.outer(line, line)).reshape(face.shape)  # cv2 drops a single channel

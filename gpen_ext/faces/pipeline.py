@@ -25,6 +25,7 @@ from .color_match import match_color
 from .detection import Detection, FaceDetector, detect_faces, get_detector
 from .images import LUMA_WEIGHTS, color_view, map_images, unit_scale, validate_image
 from .masks import MASK_SIZE, FaceParser, face_masks, get_parser
+from .model_choice import Model, ModelChoice, model_device
 from .option_checks import check_options
 from .plausibility import screen_detections
 from .tone import PhotoTone, photo_tone
@@ -38,9 +39,9 @@ STAGES = ("detection", "alignment", "model", "mask", "paste")
 class FaceReport:
     """What happened to one detected face (indices count faces left to right).
 
-    ``reason`` says why a face was not restored; ``mask`` which blend mask a restored face got
-    (``parsing`` or ``feather``); ``tone`` the photo's tone it was given (``colour``, ``grey`` or
-    ``tinted``: ``tone.py``).
+    ``reason`` says why a face was not restored; ``model`` which model restored it (``model_choice.py``);
+    ``mask`` which blend mask it got (``parsing`` or ``feather``); ``tone`` the photo's tone it was
+    given (``colour``, ``grey`` or ``tinted``: ``tone.py``).
     """
 
     index: int
@@ -49,6 +50,7 @@ class FaceReport:
     landmarks: list[tuple[float, float]]
     restored: bool = False
     reason: str = ""
+    model: str = ""
     mask: str = ""
     tone: str = ""
 
@@ -111,15 +113,6 @@ def select_faces(
         if report not in candidates and not report.reason:
             report.reason = f"not selected (faces={faces})"
     return candidates
-
-
-def model_device(model: object) -> torch.device:
-    """Where the model computes (``model.device`` if it says, else CPU)."""
-    if not callable(model) or not isinstance(getattr(model, "size", None), int):
-        raise GPENError(
-            f"model must be a callable with an integer .size (e.g. from gpen_ext.load_model), got {type(model).__name__}"
-        )
-    return torch.device(getattr(model, "device", "cpu"))
 
 
 def parser_dtype(model: object, device: torch.device) -> torch.dtype:
@@ -214,7 +207,7 @@ def model_output(restored: torch.Tensor, like: np.ndarray) -> np.ndarray:
 
 def restore_faces(
     image: np.ndarray,
-    model: Callable[[torch.Tensor], torch.Tensor],
+    model: Model | ModelChoice,
     *,
     detector: str | FaceDetector = "retinaface_resnet50",
     weights_dir: str | os.PathLike | None = None,
@@ -233,6 +226,8 @@ def restore_faces(
     """Restore the faces of ``image`` with ``model``; returns a new image of the same shape and dtype, and a report per face.
 
     ``image``: HxW, HxWx1, HxWx3 (RGB) or HxWx4 (RGBA); uint8, uint16 or float32 in [0, 1].
+    ``model``: one model for every face, or a ``ModelChoice`` giving each face the smallest of
+    several that keeps its detail (faces are batched per model, smallest model first).
     Alpha and every pixel outside the pasted faces come back bit-identical; without a face
     to restore the result is an exact copy. ``allow_download`` lets facexlib weights missing
     from ``weights_dir`` be fetched; ``timings`` (if given) receives seconds per stage.
@@ -245,10 +240,11 @@ def restore_faces(
     image = validate_image(image)
     check_options(faces=faces, min_face_size=min_face_size, confidence=confidence, visibility=visibility,
                   mask=mask, color_correction=color_correction)
-    device = model_device(model)
+    choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)
     timer = StageTimer(timings)
     with timer("detection"):
-        found = detect_faces(color_view(image), get_detector(detector, weights_dir, device, allow_download), confidence)
+        detector = get_detector(detector, weights_dir, choice.device, allow_download)
+        found = detect_faces(color_view(image), detector, confidence)
     found.sort(key=lambda detection: detection.box[0] + detection.box[2])
     reports = [face_report(index, *found_face) for index, found_face in enumerate(zip(found, screen_detections(found)))]
     chosen = select_faces(reports, faces, min_face_size, image.shape)
@@ -256,24 +252,36 @@ def restore_faces(
     if not chosen or visibility == 0:
         return output, reports
     with timer("mask"):
-        parser = get_parser(mask, weights_dir, device, allow_download, parser_dtype(model, device))
+        parser = get_parser(mask, weights_dir, choice.device, allow_download, parser_dtype(choice, choice.device))
     look = FaceLook(photo_tone(color_view(image)), color_correction == "on")
-    done = 0
     pasted = PastedWeights()
-    for batch in chunks(chosen, batch_size or default_batch_size(model.size)):  # type: ignore[attr-defined]
+    batches = [
+        (size, batch)
+        for size, group in faces_by_size(chosen, choice)
+        for batch in chunks(group, batch_size or default_batch_size(size))
+    ]
+    done = 0
+    for size, batch in batches:
         if should_stop is not None and should_stop():
-            for report in chosen[done:]:
-                report.reason = STOPPED
+            for report in chosen:
+                report.reason = "" if report.restored else STOPPED
             break
-        restore_batch(image, output, batch, model, parser, visibility, timer, pasted, look)
+        restore_batch(image, output, batch, choice.model(size), parser, visibility, timer, pasted, look, choice.sizes[-1])
         for report in batch:
             report.restored = True
+            report.model = choice.names[size]
             report.mask = "feather" if parser is None else "parsing"
             report.tone = look.tone.kind
             done += 1
             if progress is not None:
                 progress(done, len(chosen))
     return output, reports
+
+
+def faces_by_size(chosen: list[FaceReport], choice: ModelChoice) -> list[tuple[int, list[FaceReport]]]:
+    """The chosen faces grouped by the model size each gets, smallest first (faces in index order within a group)."""
+    sizes = [choice.size_for(np.array(report.landmarks)) for report in chosen]
+    return [(size, [r for r, s in zip(chosen, sizes) if s == size]) for size in sorted(set(sizes))]
 
 
 def check_finite(restored: torch.Tensor, model: object) -> torch.Tensor:
@@ -313,8 +321,13 @@ def restore_batch(
     timer: StageTimer,
     pasted: PastedWeights,
     look: FaceLook,
+    largest_size: int,
 ) -> None:
-    """Align, restore, mask and paste one batch of faces (crops come from ``image``, pastes go to ``output``)."""
+    """Align, restore, mask and paste one batch of faces (crops come from ``image``, pastes go to ``output``).
+
+    Small faces are softened as the ``largest_size`` model's crops are (``blending.soften_small_face``): a face
+    that a per-face choice gave a smaller model is pasted as the largest model would have pasted it.
+    """
     size = model.size  # type: ignore[attr-defined]
     with timer("alignment"):
         alignments = [FaceAlignment.from_landmarks(np.array(report.landmarks), size) for report in batch]
@@ -330,5 +343,5 @@ def restore_batch(
         masks = face_masks(parser, restored, landmarks, scales)
     with timer("paste"):
         for report, face, crop, mask, alignment in zip(batch, faces, crops, masks, alignments):
-            face = soften_small_face(look.apply(face, crop), report.box)
+            face = soften_small_face(look.apply(face, crop), report.box, largest_size)
             paste_face(color_view(output), color_view(image), face, mask, alignment, visibility, pasted)

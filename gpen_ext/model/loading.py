@@ -14,8 +14,9 @@ from ..errors import GPENError
 from .arch import build_generator
 from .checkpoint import CHECKPOINT_EXTENSIONS, ONNX_EXTENSION, find_checkpoints, infer_config, read_state_dict
 from .onnx import ONNXGenerator
+from .onnx.model import read_gpen_onnx
 
-__all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "ONNX_EXTENSION", "find_checkpoints", "load_model", "parse_device", "parse_dtype"]
+__all__ = ["CHECKPOINT_EXTENSIONS", "DTYPE_NAMES", "ONNX_EXTENSION", "find_checkpoints", "load_model", "model_size", "parse_device", "parse_dtype"]
 
 DTYPE_NAMES: dict[str, torch.dtype | None] = {
     "auto": None,
@@ -49,6 +50,15 @@ def load_model(
     state_dict = read_state_dict(path)
     config = infer_config(state_dict, source=path)
     return build_generator(config, state_dict, device=torch_device, dtype=torch_dtype)
+
+
+def model_size(path: str | Path) -> int:
+    """The GPEN size (crop side) of a model file without building the network: what per-face model choice needs
+    of every file before it loads any (a zip ``.pth`` or ``.safetensors`` is memory-mapped, not read)."""
+    path = Path(path)
+    if path.suffix.lower() == ONNX_EXTENSION:
+        return read_gpen_onnx(path)[2]
+    return infer_config(read_state_dict(path), source=path).size
 
 
 def parse_dtype(dtype: str | torch.dtype | None) -> torch.dtype | None:

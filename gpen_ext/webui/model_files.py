@@ -13,12 +13,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, GPENError
+from ..faces.model_choice import file_model_size
 from ..model.checkpoint import ONNX_EXTENSION, find_checkpoints
 from ..model.download import AUTOMATIC_DOWNLOAD, OFFICIAL_MODELS, DownloadSource, OfficialModel, fetch_model
 
 AUTOMATIC_MODEL = "Automatic"
-"""The model choice that means the largest file of the folder (GPEN-BFR-2048 when present, or downloaded when none is)."""
+"""The model choice that means, face by face, the smallest file of the folder that keeps the face's detail when the
+folder holds several model sizes (``per_face_files``); else its largest file (GPEN-BFR-2048 when present, or
+downloaded when none is)."""
 DOWNLOAD_HINT = (
     "GPEN-BFR-512 and GPEN-BFR-256 come from the official GPEN release "
     "(https://github.com/yangxy/GPEN, 'Download models'); GPEN-BFR-1024 and GPEN-BFR-2048 from ModelScope "
@@ -100,6 +103,27 @@ def _to_download(folders: Folders, name: str, downloads: DownloadSource | None) 
     return official
 
 
+def per_face_files(folders: Folders, name: str) -> dict[str, Path]:
+    """The files ``Automatic`` chooses among face by face (``faces.model_choice``): every listed file that can run
+    here, when they hold more than one model size; empty when one file serves every face (an explicit ``name``, a
+    single size, or nothing installed)."""
+    if name not in ("", None, AUTOMATIC_MODEL):
+        return {}
+    files = {listed: path for listed, path in list_models(folders).items() if _runs(path)}
+    sizes = set()
+    for path in files.values():
+        try:
+            sizes.add(file_model_size(path))
+        except GPENError:
+            continue  # left out with a warning when the choice is made
+    return files if len(sizes) > 1 else {}
+
+
+def _runs(path: Path) -> bool:
+    """Whether the file can run here: an ``.onnx`` file needs onnxruntime."""
+    return path.suffix.lower() != ONNX_EXTENSION or importlib.util.find_spec("onnxruntime") is not None
+
+
 def _folders(folders: Folders) -> ModelFolders:
     return folders if isinstance(folders, ModelFolders) else ModelFolders(Path(folders))
 
@@ -113,10 +137,7 @@ def _listed_name(models: dict[str, Path], models_dir: Path, name: str) -> str:
         )
     if name in ("", None, AUTOMATIC_MODEL):
         # Without onnxruntime an .onnx file cannot run: Automatic then prefers any other file.
-        onnx_runs = importlib.util.find_spec("onnxruntime") is not None
-        return max(models, key=lambda listed: (
-            onnx_runs or models[listed].suffix.lower() != ONNX_EXTENSION, models[listed].stat().st_size
-        ))
+        return max(models, key=lambda listed: (_runs(models[listed]), models[listed].stat().st_size))
     if name in models:
         return name
     for listed, path in models.items():

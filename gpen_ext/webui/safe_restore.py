@@ -6,6 +6,7 @@ the user's images. So every entry point of the extension (restorer, scripts, API
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,10 +16,13 @@ import torch
 
 from ..errors import GPENError, NonFiniteOutput
 from ..faces import masks
+from ..faces.model_choice import ModelChoice
 from ..faces.pipeline import STOPPED, FaceReport, restore_faces
+from ..model.arch.precision import resolve_dtype
+from ..model.loading import parse_dtype
 from .messages import MASK_FALLBACK_NOTICE, UNEXPECTED, Notify, logger, report_warning, short_message
 from .model_cache import MODEL_CACHE, ModelCache
-from .model_files import resolve_model
+from .model_files import AUTOMATIC_MODEL, per_face_files, resolve_model
 from .options import option_fields, options_where, table_dataclass
 from .settings import Environment, GPENSettings
 
@@ -78,6 +82,12 @@ class RestoreOutcome:
         """Interrupt/Skip came before every chosen face was done (those done are kept)."""
         return any(face.reason == STOPPED for face in self.faces)
 
+    def models_used(self) -> str:
+        """Which models restored how many faces, e.g. ``GPEN-BFR-256 (28 faces) + GPEN-BFR-2048 (1 face)`` (no comma or
+        colon, which the infotext would have to quote)."""
+        counts = Counter(face.model for face in self.faces if face.restored)
+        return " + ".join(f"{name} ({count} face{'s' if count > 1 else ''})" for name, count in counts.items())
+
     def summary(self) -> str:
         """What GPEN did to this image, in a few words after "GPEN": for the console, Extras' info and generation comments."""
         restored = sum(face.restored for face in self.faces)
@@ -114,14 +124,14 @@ def restore_safely(
         return RestoreOutcome(image)
     try:
         options = options.validate()  # Settings come from config.json unchecked
-        path = resolve_model(env.model_folders, options.model, env.downloads)
+        models, name = model_choice(options, env, cache)
 
         def attempt(device: torch.device, precision: str) -> RestoreOutcome:
-            model = cache.get(path, device, precision)
             restored, faces = restore_faces(
-                image, model, weights_dir=env.weights_dir, progress=progress, should_stop=should_stop, **options.pipeline_options()
+                image, models(device, precision), weights_dir=env.weights_dir, progress=progress,
+                should_stop=should_stop, **options.pipeline_options()
             )
-            return RestoreOutcome(restored, faces, path.stem)
+            return RestoreOutcome(restored, faces, name)
 
         outcome = _restore_with_retry(attempt, (env.device, options.precision), cache)
     except GPENError as error:
@@ -141,6 +151,25 @@ def restore_safely(
     if masks.MASK_FALLBACK.take() and notify is not None:  # once per start; the console has the details
         notify(MASK_FALLBACK_NOTICE)
     return outcome
+
+
+def model_choice(
+    options: RestoreOptions, env: Environment, cache: ModelCache
+) -> tuple[Callable[[torch.device, str], ModelChoice], str]:
+    """The models for a placement (device, precision) through ``cache``, and the model's name for the infotext.
+
+    ``Automatic`` over a folder of several model sizes chooses per face (``Automatic`` in the infotext; the
+    reports name each face's model); otherwise one file (downloaded first if it is an official one not on disk).
+    """
+    files = per_face_files(env.model_folders, options.model)
+    if files:
+        def choice(device: torch.device, precision: str) -> ModelChoice:
+            dtype = resolve_dtype(device, parse_dtype(precision))
+            return ModelChoice.from_files(files, lambda path: cache.get(path, device, precision), device, dtype)
+
+        return choice, AUTOMATIC_MODEL
+    path = resolve_model(env.model_folders, options.model, env.downloads)
+    return lambda device, precision: ModelChoice.single(cache.get(path, device, precision), path.stem), path.stem
 
 
 def _restore_with_retry(attempt: Attempt, placement: tuple[torch.device, str], cache: ModelCache) -> RestoreOutcome:

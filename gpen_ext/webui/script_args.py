@@ -23,6 +23,8 @@ from .settings import GPENSettings
 ENABLED_KEY = OPTION_BY_NAME["model"].infotext
 """The infotext key whose presence means GPEN was on (its value is the model used)."""
 PASTE_FIELD_NAMES = tuple(option.infotext for option in options_where("per_image") if option.infotext)
+INFOTEXT_MODELS = "GPEN models"
+"""With ``Automatic`` choosing per face: which models restored how many faces (``RestoreOutcome.models_used``)."""
 INFOTEXT_RESULT = "GPEN result"
 """Extras only: what GPEN did (``restored 2 faces``, ``found no face``); generations say it in a comment."""
 
@@ -105,10 +107,13 @@ GPENArgs = table_dataclass(
 )
 
 
-def infotext(options: RestoreOptions, model_name: str) -> dict[str, object]:
-    """Generation-parameter entries of the values really used, e.g. ``GPEN: GPEN-BFR-2048, GPEN visibility: 0.8``."""
+def infotext(options: RestoreOptions, model_name: str, models_used: str = "") -> dict[str, object]:
+    """Generation-parameter entries of the values really used, e.g. ``GPEN: GPEN-BFR-2048, GPEN visibility: 0.8``;
+    ``models_used`` (after a per-face choice) as ``GPEN models``."""
     values = {option.infotext: getattr(options, option.name) for option in options_where("per_image") if option.infotext}
     values[ENABLED_KEY] = model_name
+    if models_used:
+        values[INFOTEXT_MODELS] = models_used
     return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
 
 
