@@ -52,11 +52,11 @@ def test_profile_puts_every_convolution_of_a_real_forward_in_its_kind() -> None:
 
 
 def test_pipeline_bench_times_the_same_random_parser_in_every_run(tmp_path: Path) -> None:
-    """The paste's time follows the parsing mask's extent, so ``--random-parsenet`` saves the same weights
+    """The paste's time follows the parsing mask's extent, so ``--random-parser`` saves the same weights
     whatever the random state before it."""
     import torch
 
-    from gpen_ext.bench.pipeline import random_parsenet_dir
+    from gpen_ext.bench.pipeline import random_parser_dir
     from gpen_ext.faces.facexlib_models import PARSENET_WEIGHTS
 
     saved = []
@@ -64,7 +64,7 @@ def test_pipeline_bench_times_the_same_random_parser_in_every_run(tmp_path: Path
         folder = tmp_path / name
         folder.mkdir()
         torch.rand(7)  # the random state moves on between runs
-        saved.append(torch.load(random_parsenet_dir(folder) / PARSENET_WEIGHTS.filename, weights_only=True))
+        saved.append(torch.load(random_parser_dir(folder, "parsing") / PARSENET_WEIGHTS.filename, weights_only=True))
     assert saved[0].keys() == saved[1].keys()
     assert all(torch.equal(saved[0][key], saved[1][key]) for key in saved[0])
 

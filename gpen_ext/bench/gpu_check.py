@@ -148,7 +148,8 @@ def run_pipeline(args: argparse.Namespace, summary: dict) -> None:
         if "facexlib" in summary["missing"]:
             summary["skipped"].append("pipeline parsing mask: facexlib missing")
         else:
-            runs["parsing (random ParseNet)"] = base + ["--random-parsenet"]
+            runs["parsing (random ParseNet)"] = base + ["--random-parser"]
+            runs["parsing-bisenet (random BiSeNet)"] = base + ["--mask", "parsing-bisenet", "--random-parser"]
         summary["pipeline"] = {name: pipeline.run(argv, detector) for name, argv in runs.items()}
 
 

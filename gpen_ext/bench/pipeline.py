@@ -1,7 +1,7 @@
 """Where the time of one ``restore_faces`` call goes: detection, alignment, model, mask, paste.
 
 ``python -m gpen_ext.bench.pipeline --image PATH --size 512|2048 [256 ...] [--megapixels 12] [--dtype auto] [--device cpu]
-[--detector NAME] [--mask auto|parsing|feather] [--random-parsenet]``
+[--detector NAME] [--mask auto|parsing|parsing-bisenet|feather] [--random-parser]``
 builds GPEN with the reference recipe weights (speed does not depend on the weight values; several
 sizes: each face gets its model as ``Automatic`` does over a folder of them, ``faces.model_choice``),
 runs one warm-up call and then ``--repeats`` timed calls, and prints the median seconds per
@@ -44,8 +44,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--weights-dir", help="facexlib weights (for the retinaface_* detectors and parsing)")
     parser.add_argument("--mask", default="auto")
     parser.add_argument(
-        "--random-parsenet", action="store_true",
-        help="time the parsing mask with a random-weight ParseNet (needs facexlib; its speed does not depend on weights)",
+        "--random-parser", action="store_true",
+        help="time the mask's face parser (ParseNet for auto/parsing, BiSeNet for parsing-bisenet) with seeded random "
+        "weights (needs facexlib; its speed does not depend on weights)",
     )
     parser.add_argument("--repeats", type=int, default=3)
     return parser.parse_args(argv)
@@ -60,18 +61,22 @@ def resized(image: np.ndarray, megapixels: float | None) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA)
 
 
-def random_parsenet_dir(folder: Path) -> Path:
-    """facexlib's ParseNet with random weights (seed 0), saved under its file name in ``folder``.
+def random_parser_dir(folder: Path, mask: str) -> Path:
+    """The face parser ``mask`` uses (``auto``: ParseNet) with random weights (seed 0), saved under its file name in ``folder``.
 
     Seeded because the paste's time follows the mask's extent: unseeded, one run's random parser
     kept nearly nothing of the face and its paste took 0.4 ms instead of 57 ms.
     """
-    from facexlib.parsing.parsenet import ParseNet  # noqa: PLC0415 (optional dependency)
+    from facexlib.parsing.bisenet import BiSeNet  # noqa: PLC0415 (optional dependency)
+    from facexlib.parsing.parsenet import ParseNet  # noqa: PLC0415
 
-    from ..faces.facexlib_models import PARSENET_WEIGHTS  # noqa: PLC0415
+    from ..faces.masks import BISENET, PARSENET  # noqa: PLC0415
 
     torch.manual_seed(0)
-    torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), folder / PARSENET_WEIGHTS.filename)
+    if mask == BISENET.mask:
+        torch.save(BiSeNet(num_class=19).state_dict(), folder / BISENET.weights.filename)
+    else:
+        torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), folder / PARSENET.weights.filename)
     return folder
 
 
@@ -107,8 +112,8 @@ def run(argv: list[str] | None = None, detector: FaceDetector | None = None) -> 
     release_freed_memory()  # as the CLI does after loading
     image = resized(read_image(args.image), args.megapixels)
     with tempfile.TemporaryDirectory() as folder:
-        weights_dir = str(random_parsenet_dir(Path(folder))) if args.random_parsenet else args.weights_dir
-        mask = "parsing" if args.random_parsenet else args.mask
+        weights_dir = str(random_parser_dir(Path(folder), args.mask)) if args.random_parser else args.weights_dir
+        mask = ("parsing" if args.mask == "auto" else args.mask) if args.random_parser else args.mask
         call = (image, model, detector or args.detector, weights_dir, mask)
         timed_run(*call)  # warm-up: detector/parser loading, allocator, oneDNN kernels
         runs = [timed_run(*call) for _ in range(args.repeats)]

@@ -8,21 +8,30 @@ their shapes are defined relative to the face, as in GPEN, which builds them at 
   (``face_enhancement.py``). It is multiplied by a disc inside the crop, so it always fades to zero
   well inside the crop: the crop's square edge, GPEN's visible rectangle (GPEN#108, #126), can
   never show.
-* ``feather``: the fallback when ParseNet cannot be had. A conservative face region drawn from
+* ``parsing-bisenet``: the same mask from facexlib's BiSeNet (``parsing_bisenet.pth``, what
+  facexlib's ``init_parsing_model`` fetches by default) instead of ParseNet: a ResNet-18 network,
+  about a tenth of ParseNet's cost, trained on the same 19 CelebAMask-HQ classes in another order
+  and on ImageNet-normalised input; the same kept regions (``BISENET_KEEP``). Its borders are
+  coarser (it predicts at 1/8 of the crop and upsamples), which the mask's blur mostly hides.
+* ``feather``: the fallback when no parser can be had. A conservative face region drawn from
   the face's five landmarks in the aligned crop: an ellipse from above the brows to the chin and
   from cheek to cheek, at full weight inside and falling smoothly (smoothstep) to exactly zero on
   its outline, so nothing beyond the face (background, hair, ears, neck) is ever pasted, and the
   paste has no step anywhere. Hair, ears and the forehead's top are left as they were.
 
-``auto`` is ``parsing`` when ParseNet's weights are on disk or can be downloaded (once, to the
-same folder as the detector's), else ``feather``; that fallback is logged once per process and
+``auto`` is ``parsing`` when ParseNet's weights are on disk, else ``parsing-bisenet`` when only
+BiSeNet's are, else ``parsing`` if ParseNet's can be downloaded (once, to the same folder as the
+detector's), else ``feather``; that fallback is logged once per process and
 ``MASK_FALLBACK`` lets the WebUI show it once.
 """
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -36,7 +45,7 @@ from .images import map_images
 logger = logging.getLogger("gpen")
 
 MASK_SIZE = 512
-MASK_MODES = ("auto", "parsing", "feather")
+MASK_MODES = ("auto", "parsing", "parsing-bisenet", "feather")
 # Radii of the disc that bounds the parsing mask, as fractions of half the crop: full weight inside, zero outside.
 DISC_INNER = 0.62
 DISC_OUTER = 0.96
@@ -55,6 +64,13 @@ MIN_FEATHER_PX = 10.0
 PARSING_CLASSES = 19
 PARSING_KEEP = np.ones(PARSING_CLASSES, dtype=np.float32)
 PARSING_KEEP[[0, 14, 18]] = 0
+# BiSeNet's classes (facexlib, face-parsing.PyTorch's CelebAMask-HQ order): 0 background, 1 skin, 2-3 brows, 4-5 eyes,
+# 6 glasses, 7-8 ears, 9 earring, 10 nose, 11 mouth, 12-13 lips, 14 neck, 15 necklace, 16 cloth, 17 hair, 18 hat:
+# GPEN's kept regions are everything but 0 background, 16 cloth and 18 hat.
+BISENET_KEEP = np.ones(PARSING_CLASSES, dtype=np.float32)
+BISENET_KEEP[[0, 16, 18]] = 0
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 # GPEN's mask_postprocess at 512: clear a 26 px border, then blur twice (101x101, sigma 4).
 PARSING_BORDER = 26
 PARSING_BLUR = ((101, 101), 4.0)
@@ -102,9 +118,9 @@ def landmark_mask(points: np.ndarray, min_feather: float = 0.0) -> np.ndarray:
     return smoothstep((1.0 - radius) / (1.0 - full)).astype(np.float32)
 
 
-def parsing_mask(labels: np.ndarray) -> np.ndarray:
-    """GPEN's blend mask from ParseNet labels (MASK_SIZE x MASK_SIZE ints), limited to the crop disc."""
-    mask = PARSING_KEEP[labels]
+def parsing_mask(labels: np.ndarray, keep: np.ndarray = PARSING_KEEP) -> np.ndarray:
+    """GPEN's blend mask from a parser's labels (MASK_SIZE x MASK_SIZE ints; ``keep`` per class), limited to the crop disc."""
+    mask = keep[labels]
     border = PARSING_BORDER
     mask[:border], mask[-border:], mask[:, :border], mask[:, -border:] = 0, 0, 0, 0
     for _ in range(2):
@@ -132,23 +148,52 @@ def at_mask_size(faces: torch.Tensor) -> torch.Tensor:
     return faces
 
 
-class FaceParser:
-    """facexlib's ParseNet on restored faces: per-pixel face-part labels at 512x512.
+@dataclass(frozen=True)
+class ParserKind:
+    """One of facexlib's face parsers: its mask name, weights, loader, input scaling and kept classes.
 
-    It computes in its network's dtype (``get_parser`` chooses it): the faces are resized to
-    MASK_SIZE in float32 and only then cast, so the cast touches a 512 image, not a 2048 one.
+    ``scale`` and ``offset`` take the model's [-1, 1] RGB to the input the parser was trained on.
     """
 
-    def __init__(self, network: torch.nn.Module):
-        self.network = network
+    mask: str
+    weights: facexlib_models.WeightsFile
+    load: Callable[[Path, torch.device, torch.dtype], torch.nn.Module]
+    keep: np.ndarray
+    scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
+PARSENET = ParserKind("parsing", facexlib_models.PARSENET_WEIGHTS, facexlib_models.load_parsenet, PARSING_KEEP)
+BISENET = ParserKind(
+    "parsing-bisenet", facexlib_models.BISENET_WEIGHTS, facexlib_models.load_bisenet, BISENET_KEEP,
+    # ((x + 1) / 2 - mean) / std
+    scale=tuple(0.5 / std for std in IMAGENET_STD),
+    offset=tuple((0.5 - mean) / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)),
+)
+PARSERS = {kind.mask: kind for kind in (PARSENET, BISENET)}
+
+
+class FaceParser:
+    """A facexlib face parser on restored faces: per-pixel face-part labels at 512x512, and GPEN's mask from them.
+
+    It computes in its network's dtype (``get_parser`` chooses it): the faces are resized to
+    MASK_SIZE and scaled to the parser's input in float32 and only then cast, so the cast touches
+    a 512 image, not a 2048 one.
+    """
+
+    def __init__(self, network: torch.nn.Module, kind: ParserKind = PARSENET):
+        self.network, self.kind = network, kind
         parameter = next(network.parameters())
         self.device, self.dtype = parameter.device, parameter.dtype
 
     def logits(self, faces: torch.Tensor) -> torch.Tensor:
         """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 19, 512, 512) class scores in the parser's dtype."""
-        faces = at_mask_size(faces.to(self.device, torch.float32)).to(self.dtype)
+        faces = at_mask_size(faces.to(self.device, torch.float32))
+        if self.kind.scale != (1.0, 1.0, 1.0) or self.kind.offset != (0.0, 0.0, 0.0):
+            scale, offset = (torch.tensor(v, device=self.device).view(1, 3, 1, 1) for v in (self.kind.scale, self.kind.offset))
+            faces = faces * scale + offset
         with torch.inference_mode():
-            return self.network(faces)[0]
+            return self.network(faces.to(self.dtype))[0]
 
     def labels(self, faces: torch.Tensor) -> np.ndarray:
         """(N, 3, S, S) RGB in [-1, 1] (the model's output) to (N, 512, 512) class labels.
@@ -160,7 +205,7 @@ class FaceParser:
 
     def masks(self, faces: torch.Tensor) -> list[np.ndarray]:
         """One GPEN parsing mask per face."""
-        return [parsing_mask(labels) for labels in self.labels(faces)]
+        return [parsing_mask(labels, self.kind.keep) for labels in self.labels(faces)]
 
 
 class FallbackNotice:
@@ -199,22 +244,23 @@ def get_parser(
     allow_download: bool,
     dtype: torch.dtype = torch.float32,
 ) -> FaceParser | None:
-    """The parser that ``mask`` asks for, or None for the landmark mask (``feather``, or ``auto`` without ParseNet).
+    """The parser that ``mask`` asks for, or None for the landmark mask (``feather``, or ``auto`` without a parser).
 
-    ParseNet's weights are found or fetched like the detector's (the same folder, downloaded
-    once when allowed); ``parsing`` without them is a DetectorError naming ``feather``. ``dtype``
-    is the precision ParseNet computes in; the pipeline chooses it (``pipeline.parser_dtype``).
+    A parser's weights are found or fetched like the detector's (the same folder, downloaded once
+    when allowed); ``parsing`` or ``parsing-bisenet`` without them is a DetectorError naming
+    ``feather``. ``dtype`` is the precision the parser computes in (``pipeline.parser_dtype``).
     """
     if mask not in MASK_MODES:
         raise GPENError(f"unknown mask {mask!r}: choose one of {', '.join(MASK_MODES)}")
     if mask == "feather":
         return None
+    kind = PARSERS.get(mask) or auto_parser(weights_dir)
     fetch = allow_download and not (mask == "auto" and MASK_FALLBACK.download_failed)
     try:
-        path = facexlib_models.resolve_weights(facexlib_models.PARSENET_WEIGHTS, weights_dir, fetch)
-        return FaceParser(facexlib_models.load_parsenet(path, device, dtype))
+        path = facexlib_models.resolve_weights(kind.weights, weights_dir, fetch)
+        return FaceParser(kind.load(path, device, dtype), kind)
     except DetectorError as error:
-        if mask == "parsing":
+        if mask != "auto":
             raise
         MASK_FALLBACK.download_failed |= fetch
         MASK_FALLBACK.record(
@@ -222,6 +268,12 @@ def get_parser(
             "(mask 'feather'), which leaves hair, ears and the top of the forehead as they were"
         )
         return None
+
+
+def auto_parser(weights_dir: str | os.PathLike | None) -> ParserKind:
+    """``auto``'s parser: GPEN's own ParseNet, unless only BiSeNet's weights are on disk (then that, with no download)."""
+    on_disk = [kind for kind in (PARSENET, BISENET) if facexlib_models.weights_path(kind.weights, weights_dir).is_file()]
+    return on_disk[0] if on_disk else PARSENET
 
 
 def face_masks(

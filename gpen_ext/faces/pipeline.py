@@ -40,7 +40,7 @@ class FaceReport:
     """What happened to one detected face (indices count faces left to right).
 
     ``reason`` says why a face was not restored; ``model`` which model restored it (``model_choice.py``);
-    ``mask`` which blend mask it got (``parsing`` or ``feather``); ``tone`` the photo's tone it was
+    ``mask`` which blend mask it got (``parsing``, ``parsing-bisenet`` or ``feather``); ``tone`` the photo's tone it was
     given (``colour``, ``grey`` or ``tinted``: ``tone.py``).
     """
 
@@ -270,7 +270,7 @@ def restore_faces(
         for report in batch:
             report.restored = True
             report.model = choice.names[size]
-            report.mask = "feather" if parser is None else "parsing"
+            report.mask = "feather" if parser is None else parser.kind.mask
             report.tone = look.tone.kind
             done += 1
             if progress is not None:

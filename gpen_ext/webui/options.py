@@ -114,8 +114,10 @@ def pipeline_values(name: str) -> dict[str, Any]:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "model", str, AUTOMATIC_MODEL, "GPEN model",
-        "A file of models/GPEN (or --gpen-models-path); Automatic = the largest, i.e. GPEN-BFR-2048 when present. "
-        "An official model not there yet (Automatic: GPEN-BFR-2048) is downloaded into that folder on first use",
+        "A file of models/GPEN (or --gpen-models-path). Automatic = per face, the smallest installed model of at least "
+        "twice the face's size in the image (small faces of a group photo go to GPEN-BFR-256/512, large ones to the "
+        "largest); with one model, that one. An official model not there yet (Automatic: GPEN-BFR-2048) is downloaded "
+        "into that folder on first use",
         list_choices=model_choices, per_image=True, infotext="GPEN", xyz=True,
     ),
     Option(
@@ -130,9 +132,10 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "mask", str, "auto", "GPEN mask",
-        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; fetched once "
-        "into models/GFPGAN), feather = the face from brows to chin only, no download, hair left as it was; "
-        "auto = parsing, or feather when it cannot be had",
+        "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; ParseNet, fetched "
+        "once into models/GFPGAN), parsing-bisenet = the same regions from facexlib's BiSeNet (several times faster, "
+        "coarser edges), feather = the face from brows to chin only, no download, hair left as it was; "
+        "auto = parsing, else parsing-bisenet when only its weights are there, else feather",
         **pipeline_values("mask"), per_image=True, infotext="GPEN mask", xyz=True,
     ),
     Option(
