@@ -160,7 +160,7 @@ def test_bad_images_are_image_errors(image, message: str) -> None:
         ({"visibility": 1.5}, "visibility must be between 0 and 1, got 1.5"),
         ({"confidence": 0}, "confidence must be between 0.01 and 1, got 0"),
         ({"min_face_size": -1}, "min_face_size must be at least 0, got -1"),
-        ({"mask": "circle"}, "mask must be one of auto, parsing, feather, got 'circle'"),
+        ({"mask": "circle"}, "mask must be one of auto, parsing, parsing-bisenet, feather, got 'circle'"),
         ({"color_correction": True}, "color_correction must be one of on, off, got True"),
     ],
 )

@@ -42,7 +42,7 @@ def test_accordion_components_start_at_settings(gpen_model: Path) -> None:
     assert isinstance(visibility, gr.Slider) and (visibility.minimum, visibility.maximum, visibility.step) == (0, 1, 0.01)
     assert isinstance(faces, gr.Dropdown) and (faces.elem_id, faces.value) == ("script_txt2img_gpen_faces", "Settings")
     assert faces.choices == ["Settings", "all", "largest", "center"]
-    assert (mask.value, mask.choices) == ("Settings", ["Settings", "auto", "parsing", "feather"])
+    assert (mask.value, mask.choices) == ("Settings", ["Settings", "auto", "parsing", "parsing-bisenet", "feather"])
     assert (color_correction.value, color_correction.choices) == ("Settings", ["Settings", "on", "off"])
 
 
