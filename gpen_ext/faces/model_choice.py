@@ -31,8 +31,8 @@ Model = Callable[[torch.Tensor], torch.Tensor]
 FOOTPRINT_MARGIN = 2.0
 """Crop pixels per footprint pixel a model must offer. Measured with a perfect restorer (the real 8 MP crop; the
 table and its command in docs/performance.md, ``tests/measure_model_choice.py``): from 1.5 on, the pasted face keeps
-0.98-1.10 of the perfect paste's fine detail (>= 44.9 dB at a 64 px footprint, >= 52 dB at 256 px); at 1 it keeps
-0.82 (39.8 dB). 2 is the next measured step above that edge."""
+0.98-1.11 of the perfect paste's fine detail (>= 45 dB at a 64 px footprint, >= 51.9 dB at 256 px); at 1 it keeps
+0.82 (39.8 dB at 64 px). 2 is the next measured step above that edge."""
 
 
 def model_device(model: object) -> torch.device:
