@@ -20,7 +20,7 @@ from ..errors import GPENError, ImageError
 from ..faces.image_files import pil_to_array
 from .job_state import restore_in_job
 from ..model.download import recorded_sha256
-from .model_files import list_models, resolve_model_name
+from .model_files import list_models, per_face_files, resolve_model_name
 from .options import options_where
 from .safe_restore import RestoreOptions
 from .settings import Environment, GPENSettings
@@ -30,7 +30,8 @@ OPTION_NAMES = tuple(option.name for option in options_where("api"))
 
 def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
     """``GET /gpen/v1/models``: the files a request may name (with the sha256 recorded when GPEN downloaded
-    one), and which model ``Automatic`` means now (an official one to be downloaded, when none is installed)."""
+    one), which model ``Automatic`` means now (an official one to be downloaded, when none is installed), and
+    ``per_face``: the files Automatic chooses among face by face (empty when one file serves every face)."""
     models = list_models(env.model_folders)
     try:
         automatic = resolve_model_name(env.model_folders, settings.model, env.downloads)
@@ -43,6 +44,7 @@ def models_response(env: Environment, settings: GPENSettings) -> dict[str, Any]:
             for name, path in models.items()
         ],
         "default": automatic,
+        "per_face": list(per_face_files(env.model_folders, settings.model)),
     }
 
 

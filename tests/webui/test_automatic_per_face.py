@@ -35,6 +35,7 @@ def test_accordion_infotext_says_which_model_each_image_used(two_sizes: Path, po
 def test_api_reports_each_face_model_and_an_explicit_choice_wins(two_sizes: Path, portrait: np.ndarray) -> None:
     small = cv2.resize(portrait, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     client = api_client()
+    assert client.get("/gpen/v1/models").json()["per_face"] == ["GPEN-BFR-256", "GPEN-BFR-512"]
     automatic = client.post("/gpen/v1/restore", json={"image": b64_png(small)}).json()
     assert automatic["model"] == "Automatic" and [f["model"] for f in automatic["faces"]] == [RECIPE_MODEL]
     forced = client.post("/gpen/v1/restore", json={"image": b64_png(small), "model": "GPEN-BFR-512"}).json()
