@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from .allocator import keep_freed_memory, release_freed_memory
+from .faces.manifests import expand_manifests
 from .errors import GPENError
 from .faces.color_match import COLOR_CORRECTION_CHOICES
 from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
@@ -56,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m gpen_ext", description="GPEN blind face restoration")
     commands = parser.add_subparsers(dest="command", required=True)
     restore = commands.add_parser("restore", help="restore the faces in images (files or folders)")
-    restore.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders of images")
+    restore.add_argument(
+        "inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or .txt/.csv manifests of image paths"
+    )
     restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
     restore.add_argument(
         "--model",
@@ -91,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also save each face as the model produced it (aligned, model size, before it is blended "
         "back into the image) in OUTDIR/faces",
+    )
+    restore.add_argument(
+        "--ray", nargs="?", const="local", metavar="ADDRESS",
+        help="run as a Ray Data pipeline: 'local' (the default) starts Ray on this machine, 'auto' or "
+        "ray://HOST:PORT joins a cluster (needs pip install \".[cluster]\"); resumes into OUTDIR",
     )
     export = commands.add_parser("export", help="write a GPEN-BFR checkpoint as ONNX (facefusion's I/O convention)")
     export.add_argument("checkpoint", type=Path, help="GPEN-BFR checkpoint (.pth / .pt / .safetensors)")
@@ -136,6 +144,15 @@ def output_path(path: Path, folder: Path, written: set[Path]) -> Path:
     return target
 
 
+def pipeline_options(args: argparse.Namespace) -> dict:
+    """The ``restore_faces`` keyword arguments that the command's options set (the Ray stages pass the same)."""
+    return {
+        "weights_dir": args.weights_dir, "faces": args.faces, "min_face_size": args.min_face_size,
+        "confidence": args.confidence, "visibility": args.visibility, "mask": args.mask,
+        "color_correction": args.color_correction, "batch_size": args.batch_size, "allow_download": not args.no_download,
+    }
+
+
 def restore_file(
     path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path]
 ) -> dict:
@@ -148,21 +165,8 @@ def restore_file(
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
-    result, reports = restore_faces(
-        image,
-        keeper.choice if keeper else models,
-        detector=detector,
-        weights_dir=args.weights_dir,
-        faces=args.faces,
-        min_face_size=args.min_face_size,
-        confidence=args.confidence,
-        visibility=args.visibility,
-        mask=args.mask,
-        color_correction=args.color_correction,
-        batch_size=args.batch_size,
-        progress=progress,
-        allow_download=not args.no_download,
-    )
+    models = keeper.choice if keeper else models
+    result, reports = restore_faces(image, models, detector=detector, progress=progress, **pipeline_options(args))
     if any(report.restored for report in reports):
         write_image(target, result, info, args.quality)
     else:
@@ -182,7 +186,7 @@ def check_arguments(args: argparse.Namespace) -> list[Path]:
         raise GPENError(f"--quality must be between 1 and 100, got {args.quality}")
     if args.output.exists() and not args.output.is_dir():
         raise GPENError(f"-o {args.output} is a file; give a folder for the results")
-    return list_images(args.inputs)
+    return list_images(expand_manifests(args.inputs))
 
 
 def model_entries(path: Path, report: bool) -> dict:
@@ -239,8 +243,17 @@ def prepare(args: argparse.Namespace) -> tuple[list[Path], ModelChoice, FaceDete
     return paths, models, detector, model_fields
 
 
+def failure_reason(error: Exception) -> str:
+    """The one-line reason an image failed: an expected failure's own message, else the error's type too."""
+    return str(error) if isinstance(error, (GPENError, OSError)) else f"unexpected {type(error).__name__}: {error}"
+
+
 def run_restore(args: argparse.Namespace) -> int:
     """The ``restore`` command; the exit status."""
+    if args.ray is not None:
+        from .cluster.pipeline import run_cluster  # noqa: PLC0415 (Ray is imported only when asked for)
+
+        return run_cluster(args)
     try:
         paths, models, detector, model_fields = prepare(args)
     except (GPENError, OSError) as error:
@@ -253,7 +266,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 entries.append(restore_file(path, models, detector, args, bar, written))
             except Exception as error:  # noqa: BLE001 - one bad image must not stop the batch or lose the report
                 failed += 1
-                reason = str(error) if isinstance(error, (GPENError, OSError)) else f"unexpected {type(error).__name__}: {error}"
+                reason = failure_reason(error)
                 tqdm.write(f"gpen: {path}: {reason}", file=sys.stderr)
                 entries.append({"input": str(path), "error": reason})
     if args.report:
