@@ -69,6 +69,7 @@ def copy_streams(container: Any, video: Any, output: Any, info: VideoInfo, forma
         encoder = add_video_stream(output, info, format, target.name)
         copy_stream_tags(video, encoder)
         copies = {stream.index: copy_stream_tags(stream, output.add_stream_from_template(stream)) for stream in carried}
+    durations: dict[int, int] = {}
     index = 0
     for item in demux(container, video, info.path, carried):
         if isinstance(item, av.Packet):
@@ -77,13 +78,25 @@ def copy_streams(container: Any, video: Any, output: Any, info: VideoInfo, forma
                 output.mux(item)
             continue
         restored = checked(restore_frame(upright_rgb(item, info.orientation), index), info, index)
+        durations[item.pts] = item.duration
         with av_errors(target, UNWRITABLE):
-            output.mux(encoder.encode(encoder_frame(restored, item, encoder, info)))
+            output.mux(timed(encoder.encode(encoder_frame(restored, item, encoder, info)), durations))
         index += 1
         if progress is not None:
             progress(index, info.frames)
     with av_errors(target, UNWRITABLE):
-        output.mux(encoder.encode(None))
+        output.mux(timed(encoder.encode(None), durations))
+
+
+def timed(packets: list[Any], durations: dict[int, int]) -> list[Any]:
+    """The encoder's packets with their source frames' durations (by pts, in the shared time base).
+
+    Encoders give every packet the average frame duration; the muxer takes the last one for the
+    clip's length, and a variable-rate clip's last frame would then end at another time.
+    """
+    for packet in packets:
+        packet.duration = durations.pop(packet.pts, packet.duration)
+    return packets
 
 
 def copy_stream_tags(source: Any, copy: Any) -> Any:
