@@ -11,6 +11,7 @@ from ..errors import VideoError
 from .formats import OutputFormat
 from .info import VideoInfo
 from .pyav import import_av
+from .reading import CHROMA_OUT
 
 CHROMA_FAMILIES = ("444", "422")
 """Chroma subsamplings kept as they are (8-bit); everything else is encoded 4:2:0, which every player plays."""
@@ -50,14 +51,20 @@ def add_video_stream(output: Any, info: VideoInfo, format: OutputFormat, target_
 
 def encoder_frame(restored: np.ndarray, source: Any, stream: Any, info: VideoInfo) -> Any:
     """The restored upright RGB frame as ``stream`` encodes it: turned back as coded, converted with the
-    input's colour matrix and range, at the source frame's pts."""
+    input's colour matrix and range, at the source frame's pts.
+
+    From a deep source through 16-bit RGB, as it was read (``reading.upright_rgb``): swscale's 8-bit
+    paths are each about half a level off, which cancels only when both ends are 8-bit.
+    """
     av = import_av()
     coded = np.ascontiguousarray(info.orientation.coded(restored))
     if stream.pix_fmt == "pal8":
         frame = av.VideoFrame.from_ndarray(palette_image(coded), format="pal8")
     else:
-        frame = av.VideoFrame.from_ndarray(coded, format="rgb24").reformat(
-            format=stream.pix_fmt, dst_colorspace=info.colour.space, dst_color_range=info.colour.range)
+        rgb = (coded.astype(np.uint16) * 257, "rgb48le") if info.bit_depth > 8 else (coded, "rgb24")
+        frame = av.VideoFrame.from_ndarray(*rgb).reformat(
+            format=stream.pix_fmt, dst_colorspace=info.colour.space, dst_color_range=info.colour.range,
+            interpolation=CHROMA_OUT)
     frame.pts, frame.time_base = source.pts, source.time_base
     return frame
 

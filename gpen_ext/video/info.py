@@ -38,6 +38,8 @@ class VideoInfo:
     """Counter-clockwise degrees players turn the coded frames by (a phone's portrait clip: 90 or -90)."""
     orientation: Orientation
     pixel_format: str
+    bit_depth: int
+    """Bits per sample of the source (8, or 10/12 for HDR and "10-bit" clips, which are written 8-bit)."""
     codec: str
     colour: Colour
     duration: float | None
@@ -68,6 +70,7 @@ class VideoInfo:
                 rotation=frame.rotation,
                 orientation=orientation,
                 pixel_format=frame.format.name,
+                bit_depth=frame.format.components[0].bits,
                 codec=video.codec_context.name,
                 colour=Colour(frame.colorspace, frame.color_range, frame.color_primaries, frame.color_trc),
                 duration=float(container.duration / 1_000_000) if container.duration else None,

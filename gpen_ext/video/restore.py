@@ -68,7 +68,7 @@ def copy_streams(container: Any, video: Any, output: Any, info: VideoInfo, forma
         output.metadata.update(container.metadata)
         encoder = add_video_stream(output, info, format, target.name)
         copy_stream_tags(video, encoder)
-        copies = {stream.index: copy_stream_tags(stream, output.add_stream_from_template(stream)) for stream in carried}
+        copies = {stream.index: copy_stream_tags(stream, carried_copy(output, stream, target)) for stream in carried}
     durations: dict[int, int] = {}
     index = 0
     for item in demux(container, video, info.path, carried):
@@ -97,6 +97,16 @@ def timed(packets: list[Any], durations: dict[int, int]) -> list[Any]:
     for packet in packets:
         packet.duration = durations.pop(packet.pts, packet.duration)
     return packets
+
+
+def carried_copy(output: Any, stream: Any, target: Path) -> Any:
+    """The output stream that ``stream``'s packets are remuxed into; a VideoError where the target's
+    container cannot hold it (an SRT subtitle in MP4: the target's extension differs from the source's)."""
+    try:
+        return output.add_stream_from_template(stream)
+    except ValueError as error:
+        raise VideoError(f"{target}: cannot carry stream #{stream.index} {stream.type} over ({error}); "
+                         "write the source's extension instead") from error
 
 
 def copy_stream_tags(source: Any, copy: Any) -> Any:
