@@ -22,7 +22,7 @@ from gpen_ext.video.temporary import part_path  # noqa: E402
 PACKAGE = Path(__file__).resolve().parents[1] / "gpen_ext"
 CLIPS = {
     "rotated.mp4": dict(rotation=90, subtitles="mov_text"),
-    "two-audio.mkv": dict(audio=("aac", "libopus"), subtitles="subrip"),
+    "two-audio.mkv": dict(audio=("aac", "libopus"), subtitles="subrip", chapters=True),
     "clip.webm": dict(codec="libvpx-vp9", audio=("libopus",)),
     "clip.mov": dict(),
     "animation.gif": dict(codec="gif", pixel_format="rgb8", audio=(), rate=25),
@@ -63,6 +63,11 @@ def packets(path: Path) -> dict[str, list[tuple[bytes, float]]]:
     return found
 
 
+def chapters_and_title(path: Path) -> tuple[list, str | None]:
+    with av.open(str(path)) as container:
+        return container.chapters(), container.metadata.get("title")
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     error = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return float("inf") if error == 0 else float(10 * np.log10(255.0**2 / error))
@@ -87,6 +92,8 @@ def test_identity_keeps_frames_timing_size_orientation_and_every_other_stream(cl
         before.coded_width, before.coded_height, before.width, before.height)
     assert out_rotation == rotation == CLIPS[name].get("rotation", 0)
     assert after.streams == before.streams
+    assert chapters_and_title(target) == chapters_and_title(source)
+    assert chapters_and_title(source)[0] or "chapters" not in CLIPS[name]
     assert min(psnr(a, b) for a, b in zip(frames, out_frames)) > 38  # crf 17 (41 dB); the GIF's palette is exact
     assert packets(target) == packets(source) and (len(packets(source)) == len(before.streams) - 1)
     assert done == [(count, before.frames) for count in range(1, len(frames) + 1)]

@@ -28,15 +28,22 @@ def clip_frame(texture: np.ndarray, index: int) -> np.ndarray:
 def make_clip(path: Path, *, frames: int = 24, width: int = 160, height: int = 120, rate: int = 24,
               codec: str = "libx264", pixel_format: str = "yuv420p", audio: Sequence[str] = ("aac",),
               subtitles: str | None = None, rotation: float | None = None, hflip: bool = False,
-              pts: Sequence[int] | None = None, time_base: Fraction | None = None) -> None:
+              pts: Sequence[int] | None = None, time_base: Fraction | None = None, chapters: bool = False) -> None:
     """Write a clip: ``frames`` frames at ``rate`` (or at ``pts`` in ``time_base`` for variable rates),
     an A4 tone per ``audio`` codec, and with ``subtitles`` (``"subrip"``, ``"mov_text"``) a cue every third
-    of a second; ``rotation``/``hflip``: the display matrix (counter-clockwise degrees, as PyAV's)."""
+    of a second; ``rotation``/``hflip``: the display matrix (counter-clockwise degrees, as PyAV's);
+    ``chapters``: two, split at half the clip, and a title in the container's metadata."""
     av = import_av()
     texture = cv2.resize(np.random.default_rng(0).integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8),
                          (width, height), interpolation=cv2.INTER_CUBIC)
     seconds = frames / rate if pts is None else float(pts[-1] * time_base) + 1 / rate
     with av.open(str(path), "w") as output:
+        if chapters:
+            half = int(seconds * 500)
+            output.metadata["title"] = "a synthetic clip"
+            output.set_chapters([{"id": number + 1, "start": start, "end": end, "time_base": Fraction(1, 1000),
+                                  "metadata": {"title": f"part {number + 1}"}}
+                                 for number, (start, end) in enumerate([(0, half), (half, 2 * half)])])
         video = output.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = width, height, pixel_format
         if time_base is not None:

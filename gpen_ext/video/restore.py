@@ -32,8 +32,9 @@ def restore_video(source: str | Path, target: str | Path, restore_frame: Restore
                   progress: Progress | None = None) -> VideoInfo:
     """Write ``target``: ``source`` with every frame passed through ``restore_frame``.
 
-    Kept: frame count, each frame's pts and the time base (so variable frame rates stay in sync),
-    coded size, display matrix, colour tags, and every other stream's packets. The container and
+    Kept: frame count, each frame's pts and duration and the time base (so variable frame rates stay
+    in sync), coded size, display matrix, colour tags, every other stream's packets, the container's
+    and the streams' metadata, dispositions and chapters. The container and
     video encoder follow ``target``'s extension (see ``VIDEO_FORMATS``). ``target`` appears only
     complete; on any exception, Ctrl-C included, nothing is left under its name or beside it and the
     exception propagates. A file FFmpeg cannot read or write raises a one-line VideoError.
@@ -66,6 +67,7 @@ def copy_streams(container: Any, video: Any, output: Any, info: VideoInfo, forma
     carried = tuple(stream for stream in container.streams if stream is not video)
     with av_errors(target, UNWRITABLE):
         output.metadata.update(container.metadata)
+        output.set_chapters(container.chapters())
         encoder = add_video_stream(output, info, format, target.name)
         copy_stream_tags(video, encoder)
         copies = {stream.index: copy_stream_tags(stream, carried_copy(output, stream, target)) for stream in carried}
