@@ -272,3 +272,20 @@ def test_the_video_benchmark_runs(capsys) -> None:
 
     main(["--size", "64x48", "--frames", "4"])
     assert '"identity_pass_fps"' in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_an_animation_can_be_written_as_webp_but_an_animated_webp_cannot_be_read(clips, tmp_path) -> None:
+    from PIL import Image
+
+    target = tmp_path / "animation.webp"
+    restore_video(clips["animation.gif"], target, identity)
+    with Image.open(target) as webp, Image.open(clips["animation.gif"]) as gif:
+        assert webp.n_frames == gif.n_frames == 24
+        for index in range(0, 24, 5):
+            webp.seek(index), gif.seek(index)
+            webp.load()
+            assert webp.info["duration"] == gif.info["duration"] == 40 and webp.info["loop"] == 0
+            np.testing.assert_array_equal(np.array(webp.convert("RGB")), np.array(gif.convert("RGB")))
+    assert is_video(target)
+    with pytest.raises(VideoError, match=r"animation.webp: not a readable video \(FFmpeg decodes still WebP images only"):
+        restore_video(target, tmp_path / "again.webp", identity)

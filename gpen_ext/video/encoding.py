@@ -15,8 +15,8 @@ from .reading import CHROMA_OUT
 
 CHROMA_FAMILIES = ("444", "422")
 """Chroma subsamplings kept as they are (8-bit); everything else is encoded 4:2:0, which every player plays."""
-PIXEL_FORMATS = {"gif": "pal8", "libwebp_anim": "yuv420p"}
-"""Encoders with one pixel format (GIF: 256 colours a frame; animated WebP: lossy or lossless 4:2:0)."""
+PIXEL_FORMATS = {"gif": "pal8", "libwebp_anim": "bgra"}
+"""Encoders with a pixel format of their own (GIF: 256 colours a frame; animated WebP: lossless RGB)."""
 
 
 def encoder_pixel_format(encoder: str, source: str) -> str:

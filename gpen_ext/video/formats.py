@@ -34,10 +34,13 @@ VIDEO_FORMATS: dict[str, OutputFormat] = {
     ".mkv": OutputFormat("matroska", "libx264", X264),
     ".webm": OutputFormat("webm", "libvpx-vp9", VP9),
     ".gif": OutputFormat("gif", "gif"),
-    ".webp": OutputFormat("webp", "libwebp_anim", {"lossless": "1"}),
+    ".webp": OutputFormat("webp", "libwebp_anim", {"lossless": "1"}, {"loop": "0"}),
 }
-"""Every video extension the restorer reads and writes (a ``.webp`` only when animated)."""
+"""Every video extension the restorer writes, and reads but for ``WRITE_ONLY`` (a ``.webp`` is a video only when animated)."""
 VIDEO_EXTENSIONS = tuple(VIDEO_FORMATS)
+WRITE_ONLY = {".webp": "FFmpeg decodes still WebP images only, not animations: convert it to .gif or .mp4 first"}
+"""Extensions that can be written but not read, and why. An animated WebP is still a video (``is_video``),
+so that it gets this message instead of being restored as a still of its first frame."""
 
 
 def output_format(path: Path) -> OutputFormat:

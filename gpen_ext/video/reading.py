@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import VideoError
+from .formats import WRITE_ONLY
 from .orientation import Orientation
 from .pyav import av_errors, import_av
 
@@ -25,6 +26,8 @@ within 54 dB PSNR (10-bit source) to 56 dB (8-bit); PyAV's default, bilinear, gi
 @contextmanager
 def open_video(path: Path) -> Iterator[tuple[Any, Any]]:
     """The open container of ``path`` and its main video stream; a one-line VideoError if it has none."""
+    if path.suffix.lower() in WRITE_ONLY:
+        raise VideoError(f"{path}: {UNREADABLE} ({WRITE_ONLY[path.suffix.lower()]})")
     av = import_av()
     with av_errors(path, UNREADABLE):
         container = av.open(str(path), metadata_errors="replace")
