@@ -193,7 +193,7 @@ def test_webm_without_a_vp9_encoder_says_what_to_do(clips, tmp_path, monkeypatch
 
 
 def test_frames_stream_through_in_bounded_memory(tmp_path) -> None:
-    """240 frames of 57 KB: the restorer's peak traced memory stays at a few frames, not the clip's 14 MB."""
+    """240 frames of 57 KB: the peak traced memory stays at a few frames (2.5 measured), not the clip's 14 MB."""
     source = tmp_path / "long.mkv"
     make_clip(source, frames=240)
     frame_bytes = 160 * 120 * 3
@@ -201,7 +201,7 @@ def test_frames_stream_through_in_bounded_memory(tmp_path) -> None:
     restore_video(source, tmp_path / "out.mkv", lambda frame, index: frame.copy())
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert peak < 20 * frame_bytes, peak
+    assert peak < 6 * frame_bytes, peak
     first = next(iter_frames(source))  # an iterator: the first frame comes without decoding the rest
     assert first.shape == (120, 160, 3) and first.dtype == np.uint8
 
