@@ -32,7 +32,8 @@ def make_clip(path: Path, *, frames: int = 24, width: int = 160, height: int = 1
     """Write a clip: ``frames`` frames at ``rate`` (or at ``pts`` in ``time_base`` for variable rates),
     an A4 tone per ``audio`` codec, and with ``subtitles`` (``"subrip"``, ``"mov_text"``) a cue every third
     of a second; ``rotation``/``hflip``: the display matrix (counter-clockwise degrees, as PyAV's);
-    ``chapters``: two, split at half the clip, and a title in the container's metadata."""
+    ``chapters``: two, split at half the clip, a title in the container's metadata and a font attached
+    (Matroska's subtitle fonts)."""
     av = import_av()
     texture = cv2.resize(np.random.default_rng(0).integers(0, 256, (height // 8, width // 8, 3), dtype=np.uint8),
                          (width, height), interpolation=cv2.INTER_CUBIC)
@@ -41,6 +42,7 @@ def make_clip(path: Path, *, frames: int = 24, width: int = 160, height: int = 1
         if chapters:
             half = int(seconds * 500)
             output.metadata["title"] = "a synthetic clip"
+            output.add_attachment("subtitles.ttf", "font/ttf", bytes(range(256)))
             output.set_chapters([{"id": number + 1, "start": start, "end": end, "time_base": Fraction(1, 1000),
                                   "metadata": {"title": f"part {number + 1}"}}
                                  for number, (start, end) in enumerate([(0, half), (half, 2 * half)])])

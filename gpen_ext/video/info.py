@@ -45,7 +45,8 @@ class VideoInfo:
     duration: float | None
     """Seconds, where the container says."""
     streams: tuple[str, ...]
-    """Every stream as ``"#index type codec"``, the video first; all but the video are copied as they are."""
+    """Every stream as ``"#index type codec"`` (an attachment's file name for its codec), the video first;
+    all but the video are copied as they are."""
 
     @classmethod
     def read(cls, path: str | Path) -> VideoInfo:
@@ -74,11 +75,6 @@ class VideoInfo:
                 codec=video.codec_context.name,
                 colour=Colour(frame.colorspace, frame.color_range, frame.color_primaries, frame.color_trc),
                 duration=float(container.duration / 1_000_000) if container.duration else None,
-                streams=tuple(f"#{stream.index} {stream.type} {describe(stream)}" for stream in [video, *others]),
+                streams=tuple(f"#{stream.index} {stream.type} {stream.name}" for stream in [video, *others]),
             )
 
-
-def describe(stream) -> str:
-    """A stream's codec name, or its type's where it has no decoder here (data, attachments)."""
-    codec_context = stream.codec_context
-    return codec_context.name if codec_context is not None else stream.codec_tag or "?"
