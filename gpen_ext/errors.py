@@ -32,3 +32,7 @@ class ImageError(GPENError):
 class DownloadError(CheckpointError):
     """An official GPEN model that is not on disk and was not fetched (downloads off, offline, an HTTP error,
     a transfer cut short, or a file that failed verification); the message says where to put it by hand."""
+
+
+class VideoError(GPENError):
+    """A video file that cannot be read or written, or PyAV (the optional ``video`` extra) not installed."""
