@@ -140,8 +140,9 @@ def test_the_restorer_sees_upright_frames_and_its_changes_land_where_it_made_the
     assert all(seen) and len(seen) == len(coded_frames)
     for frame in decoded(target)[1]:
         np.testing.assert_allclose(turn(frame)[2:14, 2:14].mean((0, 1)), (0, 0, 255), atol=25)
-    assert all(np.array_equal(frame[:16, :16], np.broadcast_to((0, 0, 255), (16, 16, 3))) for frame in
-               iter_frames(target)) or name != "animation.gif"
+    if name.endswith(".gif"):  # one flat colour is exact in a palette
+        assert all(np.array_equal(frame[:16, :16], np.broadcast_to((0, 0, 255), (16, 16, 3))) for frame in
+                   iter_frames(target))
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("restorer failed"), KeyboardInterrupt()])
