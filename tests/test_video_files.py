@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import tracemalloc
 from fractions import Fraction
@@ -293,3 +294,8 @@ def test_an_animation_can_be_written_as_webp_but_an_animated_webp_cannot_be_read
     assert is_video(target)
     with pytest.raises(VideoError, match=r"animation.webp: not a readable video \(FFmpeg decodes still WebP images only"):
         restore_video(target, tmp_path / "again.webp", identity)
+
+
+def test_importing_the_package_and_the_video_wing_does_not_import_pyav() -> None:
+    code = "import sys, gpen_ext, gpen_ext.video, gpen_ext.cli; sys.exit('av' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent).returncode == 0
