@@ -48,8 +48,8 @@ def decoded(path: Path) -> tuple[list[float], list[np.ndarray], int]:
     PyAV alone (not with the code under test)."""
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
-    return [float(frame.pts * frame.time_base) for frame in frames], [frame.to_ndarray(format="rgb24") for frame in
-                                                                          frames], frames[0].rotation
+    times = [float(frame.pts * frame.time_base) for frame in frames]
+    return times, [frame.to_ndarray(format="rgb24") for frame in frames], frames[0].rotation
 
 
 def packets(path: Path) -> dict[str, list[tuple[bytes, float]]]:
