@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import tracemalloc
 from fractions import Fraction
@@ -47,8 +48,8 @@ def decoded(path: Path) -> tuple[list[float], list[np.ndarray], int]:
     PyAV alone (not with the code under test)."""
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
-    return [float(frame.pts * frame.time_base) for frame in frames], [frame.to_ndarray(format="rgb24") for frame in
-                                                                          frames], frames[0].rotation
+    times = [float(frame.pts * frame.time_base) for frame in frames]
+    return times, [frame.to_ndarray(format="rgb24") for frame in frames], frames[0].rotation
 
 
 def packets(path: Path) -> dict[str, list[tuple[bytes, float]]]:
@@ -140,8 +141,9 @@ def test_the_restorer_sees_upright_frames_and_its_changes_land_where_it_made_the
     assert all(seen) and len(seen) == len(coded_frames)
     for frame in decoded(target)[1]:
         np.testing.assert_allclose(turn(frame)[2:14, 2:14].mean((0, 1)), (0, 0, 255), atol=25)
-    assert all(np.array_equal(frame[:16, :16], np.broadcast_to((0, 0, 255), (16, 16, 3))) for frame in
-               iter_frames(target)) or name != "animation.gif"
+    if name.endswith(".gif"):  # one flat colour is exact in a palette
+        assert all(np.array_equal(frame[:16, :16], np.broadcast_to((0, 0, 255), (16, 16, 3))) for frame in
+                   iter_frames(target))
 
 
 @pytest.mark.parametrize("failure", [RuntimeError("restorer failed"), KeyboardInterrupt()])
@@ -292,3 +294,8 @@ def test_an_animation_can_be_written_as_webp_but_an_animated_webp_cannot_be_read
     assert is_video(target)
     with pytest.raises(VideoError, match=r"animation.webp: not a readable video \(FFmpeg decodes still WebP images only"):
         restore_video(target, tmp_path / "again.webp", identity)
+
+
+def test_importing_the_package_and_the_video_wing_does_not_import_pyav() -> None:
+    code = "import sys, gpen_ext, gpen_ext.video, gpen_ext.cli; sys.exit('av' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent).returncode == 0

@@ -2,6 +2,7 @@
 and restored RGB frames turned back into the frames it encodes."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ def encoder_pixel_format(encoder: str, source: str) -> str:
     return f"yuv{family}p"
 
 
-def add_video_stream(output: Any, info: VideoInfo, format: OutputFormat, target_name: str) -> Any:
+def add_video_stream(output: Any, info: VideoInfo, format: OutputFormat, target: Path) -> Any:
     """An encoder stream with the input's coded size, time base, frame rate, colour tags and display matrix.
 
     The input's time base is kept, and each frame keeps its pts, so variable-frame-rate clips stay in
@@ -35,7 +36,7 @@ def add_video_stream(output: Any, info: VideoInfo, format: OutputFormat, target_
     """
     av = import_av()
     if format.encoder not in av.codecs_available:
-        raise VideoError(f"{target_name}: this PyAV build has no {format.encoder} encoder; write .mkv or .mp4 instead")
+        raise VideoError(f"{target}: this PyAV build has no {format.encoder} encoder; write .mkv or .mp4 instead")
     stream = output.add_stream(format.encoder, rate=info.fps, options=dict(format.options))
     stream.width, stream.height = info.coded_width, info.coded_height
     stream.pix_fmt = encoder_pixel_format(format.encoder, info.pixel_format)

@@ -13,7 +13,8 @@ from PIL import Image, UnidentifiedImageError
 X264 = {"crf": "17", "preset": "medium"}
 """Visually lossless H.264 at the default speed: encoding stays far cheaper than restoring the faces."""
 VP9 = {"crf": "20", "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}
-"""Constant-quality VP9 (``b=0`` makes ``crf`` the target); ``cpu-used=4``: about x264 medium's speed."""
+"""Constant-quality VP9 (``b=0`` makes ``crf`` the target); ``cpu-used=4``: an identity pass of a 640x360
+clip runs at about two thirds of the H.264 one's frame rate (46 against 68 frames/s, 2 cores)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class OutputFormat:
 
 
 MP4_OPTIONS = {"movflags": "+faststart"}
-"""The index at the front, so that a browser plays the file while it downloads, as phones write them."""
+"""The index at the front, so that a browser can start playing the file before all of it has arrived."""
 VIDEO_FORMATS: dict[str, OutputFormat] = {
     ".mp4": OutputFormat("mp4", "libx264", X264, MP4_OPTIONS),
     ".mov": OutputFormat("mov", "libx264", X264, MP4_OPTIONS),

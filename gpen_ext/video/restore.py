@@ -68,7 +68,7 @@ def copy_streams(container: Any, video: Any, output: Any, info: VideoInfo, forma
     with av_errors(target, UNWRITABLE):
         output.metadata.update(container.metadata)
         output.set_chapters(container.chapters())
-        encoder = add_video_stream(output, info, format, target.name)
+        encoder = add_video_stream(output, info, format, target)
         copy_stream_tags(video, encoder)
         copies = {stream.index: copy_stream_tags(stream, carried_copy(output, stream, target)) for stream in carried}
     durations: dict[int, int] = {}
