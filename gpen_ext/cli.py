@@ -6,15 +6,20 @@ image is independent: a bad file is reported in one line and skipped, the others
 done, and the exit status says whether every image succeeded (0) or some failed (1). An image
 where no face was restored is copied byte for byte; a restored one keeps the input's metadata.
 
+A video file (``video.VIDEO_EXTENSIONS``) is restored frame by frame into a video of the same
+frames, timing, orientation and other streams (``gpen_ext.video``), its faces followed from frame
+to frame (``--temporal-smoothing``); ``--sequence`` does the same for the image inputs, in order.
+
 ``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx/export``).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,18 +32,23 @@ from .faces.manifests import expand_manifests
 from .errors import GPENError
 from .faces.color_match import COLOR_CORRECTION_CHOICES
 from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
-from .faces.image_files import list_images, read_image, write_image
+from .faces.image_files import IMAGE_EXTENSIONS, list_images, read_image, write_image
 from .faces.image_metadata import ImageInfo
 from .faces.masks import MASK_MODES, get_parser
 from .faces.option_checks import FACE_CHOICES, check_options
 from .faces.model_choice import Model, ModelChoice, model_device
 from .faces.pipeline import FaceReport, faces_by_size, model_output, parser_dtype, restore_faces
+from .faces.temporal_smoothing import TEMPORAL_SMOOTHING_CHOICES, smoothing_applies
+from .faces.tracking import FaceTracks
 from .model.download import DownloadSource, default_models_dir, downloaded_digest, mirror_url, model_digest, model_file
 from .model.arch.precision import resolve_dtype
 from .model.checkpoint import find_checkpoints
 from .model.loading import DTYPE_NAMES, load_model, parse_device, parse_dtype
 from .model.onnx import export_onnx
+from .video import VIDEO_EXTENSIONS, is_video, restore_video
 
+MEDIA_EXTENSIONS = tuple(dict.fromkeys((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS)))
+"""What a folder given as input is searched for: images and videos."""
 RGB8 = np.zeros((1, 1, 3), np.uint8)
 """The pixel type --save-faces writes the model's faces in."""
 
@@ -58,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     restore = commands.add_parser("restore", help="restore the faces in images (files or folders)")
     restore.add_argument(
-        "inputs", nargs="+", metavar="INPUT", help="image files, folders of images, or .txt/.csv manifests of image paths"
+        "inputs", nargs="+", metavar="INPUT",
+        help="image or video files, folders of them, or .txt/.csv manifests of their paths",
     )
     restore.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="folder for the results")
     restore.add_argument(
@@ -83,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--color-correction", default="on", choices=COLOR_CORRECTION_CHOICES,
         help="on: each restored face keeps the original face's colour (low frequencies), the model's detail",
+    )
+    restore.add_argument(
+        "--temporal-smoothing", default="auto", choices=TEMPORAL_SMOOTHING_CHOICES,
+        help="follow faces from frame to frame so that they do not shimmer (auto: on for videos and --sequence)",
+    )
+    restore.add_argument(
+        "--sequence", action="store_true", help="the image inputs are the frames of one sequence, in the order given",
     )
     restore.add_argument("--batch-size", type=int, help="faces per model call (default: by model size)")
     restore.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, mps, ...")
@@ -153,28 +171,75 @@ def pipeline_options(args: argparse.Namespace) -> dict:
     }
 
 
+def restore_image(
+    image: np.ndarray, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, stem: str,
+    tracks: FaceTracks | None = None, progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, list[FaceReport]]:
+    """``restore_faces`` with the command's options; with ``--save-faces`` the model's faces saved as ``<stem>_face<i>.png``."""
+    keeper = KeepFaces(models) if args.save_faces else None
+    result, reports = restore_faces(
+        image, keeper.choice if keeper else models, detector=detector, progress=progress, tracks=tracks,
+        **pipeline_options(args),
+    )
+    if keeper is not None:
+        keeper.save(reports, args.output / "faces", stem)
+    return result, reports
+
+
 def restore_file(
-    path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path]
+    path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path],
+    tracks: FaceTracks | None = None,
 ) -> dict:
-    """Restore one image file into ``args.output``; its entry of the JSON report."""
+    """Restore one image file into ``args.output`` (``tracks``: a sequence's); its entry of the JSON report."""
     target = output_path(path, args.output, written)
     info = ImageInfo.read(path)
     image = read_image(path, info)
-    keeper = KeepFaces(models) if args.save_faces else None
 
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
-    models = keeper.choice if keeper else models
-    result, reports = restore_faces(image, models, detector=detector, progress=progress, **pipeline_options(args))
+    result, reports = restore_image(image, models, detector, args, path.stem, tracks, progress)
     if any(report.restored for report in reports):
         write_image(target, result, info, args.quality)
     else:
         shutil.copyfile(path, target)  # nothing restored: the input exactly, not a re-encoded copy
     written.add(target)
-    if keeper is not None:
-        keeper.save(reports, args.output / "faces", path.stem)
     return {"input": str(path), "output": str(target), "faces": [r.to_dict() for r in reports]}
+
+
+def restore_video_file(
+    path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, written: set[Path]
+) -> dict:
+    """Restore one video file into ``args.output``, frame by frame; its entry of the JSON report (faces per frame)."""
+    target = output_path(path, args.output, written)
+    tracks = FaceTracks() if smoothing_applies(args.temporal_smoothing, sequence=True) else None
+    frames: list[dict] = []
+
+    def restore_frame(frame: np.ndarray, index: int) -> np.ndarray:
+        result, reports = restore_image(frame, models, detector, args, f"{path.stem}_frame{index:06d}", tracks)
+        frames.append({"frame": index, "faces": [report.to_dict() for report in reports]})
+        return result
+
+    with tqdm(desc=path.name, unit="frame", leave=False, file=sys.stderr) as bar:
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        restore_video(path, target, restore_frame, progress)
+    if not any(face["restored"] for frame in frames for face in frame["faces"]):
+        copy_atomically(path, target)  # nothing restored: the input exactly, not a re-encoded copy
+    written.add(target)
+    return {"input": str(path), "output": str(target), "frames": frames}
+
+
+def copy_atomically(source: Path, target: Path) -> None:
+    """``source``'s bytes at ``target``, which only ever holds the old file or the whole copy."""
+    part = target.with_name(f".{target.name}.copy")
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def check_arguments(args: argparse.Namespace) -> list[Path]:
@@ -186,7 +251,10 @@ def check_arguments(args: argparse.Namespace) -> list[Path]:
         raise GPENError(f"--quality must be between 1 and 100, got {args.quality}")
     if args.output.exists() and not args.output.is_dir():
         raise GPENError(f"-o {args.output} is a file; give a folder for the results")
-    return list_images(expand_manifests(args.inputs))
+    paths = list_images(expand_manifests(args.inputs), MEDIA_EXTENSIONS)
+    if args.sequence and any(is_video(path) for path in paths):
+        raise GPENError("--sequence is for image frames; a video is a sequence of its own: restore it without --sequence")
+    return paths
 
 
 def model_entries(path: Path, report: bool) -> dict:
@@ -259,19 +327,27 @@ def run_restore(args: argparse.Namespace) -> int:
     except (GPENError, OSError) as error:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
-    entries, failed, written = [], 0, set()
-    with tqdm(paths, unit="image", file=sys.stderr) as bar:
-        for path in bar:
-            try:
-                entries.append(restore_file(path, models, detector, args, bar, written))
-            except Exception as error:  # noqa: BLE001 - one bad image must not stop the batch or lose the report
-                failed += 1
-                reason = failure_reason(error)
-                tqdm.write(f"gpen: {path}: {reason}", file=sys.stderr)
-                entries.append({"input": str(path), "error": reason})
+    entries, failed, written, interrupted = [], 0, set(), False
+    tracks = FaceTracks() if smoothing_applies(args.temporal_smoothing, sequence=args.sequence) else None
+    try:
+        with tqdm(paths, unit="file", file=sys.stderr) as bar:
+            for path in bar:
+                try:
+                    if is_video(path):
+                        entries.append(restore_video_file(path, models, detector, args, written))
+                    else:
+                        entries.append(restore_file(path, models, detector, args, bar, written, tracks))
+                except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch or lose the report
+                    failed += 1
+                    reason = failure_reason(error)
+                    tqdm.write(f"gpen: {path}: {reason}", file=sys.stderr)
+                    entries.append({"input": str(path), "error": reason})
+    except KeyboardInterrupt:  # what was finished stays; the file in progress left nothing under its name
+        print("gpen: interrupted", file=sys.stderr)
+        interrupted = True
     if args.report:
         args.report.write_text(json.dumps({**model_fields, "images": entries}, indent=2))
-    return 1 if failed else 0
+    return 130 if interrupted else 1 if failed else 0
 
 
 def run_export(args: argparse.Namespace) -> int:

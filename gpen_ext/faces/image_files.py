@@ -78,8 +78,8 @@ def write_image(path: str | Path, array: np.ndarray, info: ImageInfo | None = No
     Image.fromarray(array.squeeze(2) if array.ndim == 3 and array.shape[2] == 1 else array).save(path, format, **options)
 
 
-def list_images(inputs: list[str | Path]) -> list[Path]:
-    """The image files among ``inputs``: files as given, folders by their image files (sorted, not
+def list_images(inputs: list[str | Path], extensions: tuple[str, ...] = IMAGE_EXTENSIONS) -> list[Path]:
+    """The image files among ``inputs``: files as given, folders by their files of ``extensions`` (sorted, not
     recursive), patterns (``photos/*.jpg``, for shells that do not expand them) by the files they match.
 
     An ImageError for an input that yields nothing: a missing path, a folder without images, a
@@ -89,9 +89,9 @@ def list_images(inputs: list[str | Path]) -> list[Path]:
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in extensions and p.is_file())
             if not images:
-                raise ImageError(f"{path}: no image files in this folder (looked for {', '.join(IMAGE_EXTENSIONS)})")
+                raise ImageError(f"{path}: no image files in this folder (looked for {', '.join(extensions)})")
         elif path.exists():
             images = [path]
         elif any(char in str(item) for char in "*?["):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..faces.tracking import FaceTracks
 from .messages import Notify
 from .safe_restore import RestoreOptions, RestoreOutcome, restore_safely
 from .settings import Environment
@@ -51,9 +52,12 @@ class WebUIJob:
 
 
 def restore_in_job(
-    image: np.ndarray, options: RestoreOptions, env: Environment, state: Any, notify: Notify | None = None
+    image: np.ndarray, options: RestoreOptions, env: Environment, state: Any, notify: Notify | None = None,
+    tracks: FaceTracks | None = None,
 ) -> RestoreOutcome:
-    """``restore_safely`` that stops on the WebUI's Interrupt/Skip and moves its progress bar."""
+    """``restore_safely`` that stops on the WebUI's Interrupt/Skip and moves its progress bar (``tracks``: a sequence's)."""
     job = WebUIJob(state)
     with job.showing_faces():
-        return restore_safely(image, options, env, progress=job.progress, should_stop=job.should_stop, notify=notify)
+        return restore_safely(
+            image, options, env, progress=job.progress, should_stop=job.should_stop, notify=notify, tracks=tracks
+        )

@@ -146,6 +146,13 @@ OPTIONS: tuple[Option, ...] = (
         **pipeline_values("color_correction"), per_image=True, infotext="GPEN color correction", xyz=True,
     ),
     Option(
+        "temporal_smoothing", str, "auto", "GPEN temporal smoothing",
+        "Follow faces from image to image so that they do not shimmer: a still face gets a still crop, a face the "
+        "detector misses for a frame or two is still restored. auto = on for batch img2img (each input image a frame) "
+        "and Extras batches, off for txt2img and single images; on = also txt2img's images in order",
+        **pipeline_values("temporal_smoothing"), per_image=True, infotext="GPEN temporal smoothing", api=False,
+    ),
+    Option(
         "min_face_size", int, 0, "GPEN minimum face size",
         "Faces narrower than this many pixels are left alone (0 = restore every detected face)",
         **pipeline_values("min_face_size"), slider_maximum=1024,

@@ -6,6 +6,7 @@ the user's images. So every entry point of the extension (restorer, scripts, API
 """
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,41 +19,47 @@ from ..errors import GPENError, NonFiniteOutput
 from ..faces import masks
 from ..faces.model_choice import ModelChoice
 from ..faces.pipeline import STOPPED, FaceReport, restore_faces
+from ..faces.tracking import FaceTracks
 from ..model.arch.precision import resolve_dtype
 from ..model.loading import parse_dtype
 from .messages import MASK_FALLBACK_NOTICE, UNEXPECTED, Notify, logger, report_warning, short_message
 from .model_cache import MODEL_CACHE, ModelCache
 from .model_files import AUTOMATIC_MODEL, per_face_files, resolve_model
-from .options import option_fields, options_where, table_dataclass
+from .options import OPTIONS, table_dataclass
 from .settings import Environment, GPENSettings
 
 Progress = Callable[[int, int], None]
 StopCheck = Callable[[], bool]
 Attempt = Callable[[torch.device, str], "RestoreOutcome"]
 NETWORK_OPTIONS = ("model", "precision")
-"""Options that choose the network; every other API option is a keyword argument of ``restore_faces``."""
+"""Options that choose the network; every other option but SEQUENCE_OPTIONS is a keyword argument of ``restore_faces``."""
+SEQUENCE_OPTIONS = ("temporal_smoothing",)
+"""Options about a sequence of images, which the caller settles (``webui/sequences.py``): one image has no sequence."""
+RESTORE_OPTIONS = tuple(option for option in OPTIONS if option.api or option.per_image)
+"""The table's rows one restoration needs: the API's and the per-image ones (their infotext records them)."""
 
 
 def _from_settings(cls: type, settings: GPENSettings, **overrides: object) -> Any:
     """The options the Settings page describes (table defaults for API-only ones), per-call choices on top."""
-    values = {option.name: getattr(settings, option.name) if option.setting else option.default for option in options_where("api")}
+    values = {option.name: getattr(settings, option.name) if option.setting else option.default for option in RESTORE_OPTIONS}
     return cls(**{**values, **overrides})
 
 
 def _pipeline_options(self: Any) -> dict[str, object]:
     """The keyword arguments of ``restore_faces`` these options set."""
-    return {option.name: getattr(self, option.name) for option in options_where("api") if option.name not in NETWORK_OPTIONS}
+    local = (*NETWORK_OPTIONS, *SEQUENCE_OPTIONS)
+    return {option.name: getattr(self, option.name) for option in RESTORE_OPTIONS if option.name not in local}
 
 
 def _validate(self: Any) -> Any:
     """The options with each value checked against the table, or a ``GPENError`` before any work (the API answers 422)."""
-    return replace(self, **{option.name: option.check(getattr(self, option.name)) for option in options_where("api")})
+    return replace(self, **{option.name: option.check(getattr(self, option.name)) for option in RESTORE_OPTIONS})
 
 
 RestoreOptions = table_dataclass(
     "RestoreOptions",
-    "Everything one restoration needs besides the image and the environment (the table's ``api`` rows).",
-    option_fields("api"),
+    "Everything one restoration needs besides the image and the environment (``RESTORE_OPTIONS``).",
+    [(option.name, option.type, field(default=option.default)) for option in RESTORE_OPTIONS],
     __name__,
     from_settings=classmethod(_from_settings),
     pipeline_options=_pipeline_options,
@@ -65,6 +72,8 @@ class RestoreOutcome:
     """The result image (the input itself when nothing was done), the per-face report and any warning.
 
     ``warning`` is the full message (console, API); ``notice`` its one-line form for a UI toast.
+    ``tracks``: in a sequence, its faces' tracks as this image left them (``None`` where it failed:
+    the image then counts as a frame where no face was seen).
     """
 
     image: np.ndarray
@@ -72,6 +81,7 @@ class RestoreOutcome:
     model: str = ""
     warning: str = ""
     notice: str = ""
+    tracks: FaceTracks | None = None
 
     @property
     def restored(self) -> bool:
@@ -114,11 +124,15 @@ def restore_safely(
     progress: Progress | None = None,
     should_stop: StopCheck | None = None,
     notify: Notify | None = None,
+    tracks: FaceTracks | None = None,
 ) -> RestoreOutcome:
     """Restore the faces in ``image``; on any failure return it unchanged with a warning (logged and notified).
 
     When ``should_stop`` (the WebUI's Interrupt/Skip) cuts the work short, the faces already
     restored are kept, like the WebUI keeps an interrupted image, and ``warning`` says so.
+    ``tracks`` (an image of a sequence) is left as it is: each attempt follows the faces on a copy,
+    so a retry after running out of memory does not see the frame twice; ``outcome.tracks`` is the
+    copy of the attempt that succeeded.
     """
     if options.visibility <= 0:
         return RestoreOutcome(image)
@@ -127,11 +141,12 @@ def restore_safely(
         models, name = model_choice(options, env, cache)
 
         def attempt(device: torch.device, precision: str) -> RestoreOutcome:
+            followed = copy.deepcopy(tracks)
             restored, faces = restore_faces(
                 image, models(device, precision), weights_dir=env.weights_dir, progress=progress,
-                should_stop=should_stop, **options.pipeline_options()
+                should_stop=should_stop, tracks=followed, **options.pipeline_options()
             )
-            return RestoreOutcome(restored, faces, name)
+            return RestoreOutcome(restored, faces, name, tracks=followed)
 
         outcome = _restore_with_retry(attempt, (env.device, options.precision), cache)
     except GPENError as error:

@@ -58,7 +58,7 @@ def test_accordion_restores_every_image_of_a_batch(gpen_model: Path, portrait: n
     images, infotexts = processing.process_images(p, [portrait, flipped])
     for before, after in zip((portrait, flipped), images):
         assert_face_restored_only(before, np.asarray(after))
-    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto, GPEN color correction: on"] * 2
+    assert infotexts == [f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN temporal smoothing: auto"] * 2
     # offline, auto falls back to the landmark mask: said once per start, not once per image
     assert p.comments == {"GPEN restored 1 face": 1, MASK_FALLBACK_NOTICE: 1}
 
@@ -105,7 +105,7 @@ def test_extras_single_batch_and_directory(gpen_model: Path, portrait: np.ndarra
     assert len(results) == 4
     for result, infotext in results:
         assert_face_restored_only(portrait, np.asarray(result))
-        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN result: restored 1 face"
+        assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.9, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN temporal smoothing: auto, GPEN result: restored 1 face"
 
 
 def test_extras_keeps_alpha(gpen_model: Path, portrait: np.ndarray) -> None:
@@ -131,7 +131,7 @@ def test_extras_batch_restores_the_upright_image_it_is_given(gpen_model: Path, p
     args = runner.create_args_for_run({"GPEN": {"enabled": True, "model": RECIPE_MODEL, "mask": "feather"}})
     ((result, infotext),) = postprocessing.run_postprocessing(runner, 2, None, None, str(folder), *args)
     assert_face_restored_only(portrait, np.asarray(result))
-    assert infotext.endswith("GPEN faces: all, GPEN mask: feather, GPEN color correction: on, GPEN result: restored 1 face")
+    assert infotext.endswith("GPEN faces: all, GPEN mask: feather, GPEN color correction: on, GPEN temporal smoothing: auto, GPEN result: restored 1 face")
 
 
 def api_client(api: bool = True, nowebui: bool = False) -> TestClient:
@@ -224,7 +224,7 @@ def test_no_face_found_is_said_where_the_user_looks(gpen_model: Path, caplog) ->
         ((extras_image, extras_info),) = postprocessing.run_postprocessing(runner, 0, Image.fromarray(no_face), None, None, *args)
     assert np.array_equal(np.asarray(image), no_face) and np.array_equal(np.asarray(extras_image), no_face)
     assert p.comments == {"GPEN found no face": 1}
-    assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto, GPEN color correction: on"
+    assert infotext == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN temporal smoothing: auto"
     assert extras_info == "GPEN result: found no face"
     assert caplog.text.count("GPEN found no face") == 2
 
@@ -247,4 +247,4 @@ def test_mask_from_settings_or_accordion_reaches_the_pipeline(
     p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Settings", "feather"], runner)
     (image,), (infotext,) = processing.process_images(p, [portrait])
     assert_face_restored_only(portrait, np.asarray(image))
-    assert infotext.endswith("GPEN mask: feather, GPEN color correction: on") and p.comments == {"GPEN restored 1 face": 1}
+    assert infotext.endswith("GPEN mask: feather, GPEN color correction: on, GPEN temporal smoothing: auto") and p.comments == {"GPEN restored 1 face": 1}

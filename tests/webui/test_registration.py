@@ -150,8 +150,8 @@ def test_xyz_plot_cells_restore_with_their_own_values(gpen_model: Path, portrait
     (low,), (low_text,) = cells[0]
     (full,), (full_text,) = cells[1]
     assert (low_text, full_text) == (
-        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.3, GPEN faces: all, GPEN mask: auto, GPEN color correction: on",
-        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto, GPEN color correction: on",
+        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.3, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN temporal smoothing: auto",
+        f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: all, GPEN mask: auto, GPEN color correction: on, GPEN temporal smoothing: auto",
     )
     change = [np.abs(np.asarray(image).astype(int) - portrait).sum() for image in (low, full)]
     assert 0 < change[0] < 0.5 * change[1]

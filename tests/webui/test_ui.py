@@ -32,7 +32,7 @@ def accordion_controls(runner: scripts.ScriptRunner) -> list:
 def test_accordion_components_start_at_settings(gpen_model: Path) -> None:
     """Every control starts at "as in Settings", whatever Settings held when the UI was built."""
     shared.opts.gpen_visibility, shared.opts.gpen_faces = 0.6, "largest"
-    enabled, model, override_visibility, visibility, faces, mask, color_correction = accordion_controls(txt2img_runner())
+    enabled, model, override_visibility, visibility, faces, mask, color_correction, smoothing = accordion_controls(txt2img_runner())
     assert isinstance(enabled, gr.Checkbox) and enabled.value is False
     assert enabled.elem_id == "script_txt2img_gpen_enabled-checkbox"
     assert enabled.accordion.label == "GPEN"
@@ -44,6 +44,7 @@ def test_accordion_components_start_at_settings(gpen_model: Path) -> None:
     assert faces.choices == ["Settings", "all", "largest", "center"]
     assert (mask.value, mask.choices) == ("Settings", ["Settings", "auto", "parsing", "parsing-bisenet", "feather"])
     assert (color_correction.value, color_correction.choices) == ("Settings", ["Settings", "on", "off"])
+    assert (smoothing.value, smoothing.choices) == ("Settings", ["Settings", "auto", "on", "off"])
 
 
 def test_settings_changed_after_the_ui_was_built_reach_the_generation(gpen_model: Path) -> None:
@@ -52,11 +53,11 @@ def test_settings_changed_after_the_ui_was_built_reach_the_generation(gpen_model
     shared.opts.gpen_visibility, shared.opts.gpen_faces, shared.opts.gpen_mask = 0.6, "largest", "feather"
     p = gpen_processing([True, "Settings", False, 1.0, "Settings", "Settings"], runner)
     runner.process(p)
-    assert processing.create_infotext(p) == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.6, GPEN faces: largest, GPEN mask: feather, GPEN color correction: on"
+    assert processing.create_infotext(p) == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.6, GPEN faces: largest, GPEN mask: feather, GPEN color correction: on, GPEN temporal smoothing: auto"
 
     p = gpen_processing([True, "Automatic", True, 1.0, "center", "parsing"], runner)  # explicit values win
     runner.process(p)
-    assert processing.create_infotext(p) == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: center, GPEN mask: parsing, GPEN color correction: on"
+    assert processing.create_infotext(p) == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 1.0, GPEN faces: center, GPEN mask: parsing, GPEN color correction: on, GPEN temporal smoothing: auto"
 
 
 def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
@@ -64,12 +65,14 @@ def test_infotext_written_and_pasted_back(gpen_model: Path) -> None:
     p = gpen_processing([True, "Automatic", True, 0.8, "largest", "feather", "off"], runner)
     runner.process(p)
     text = processing.create_infotext(p)
-    assert text == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: largest, GPEN mask: feather, GPEN color correction: off"
+    assert text == f"GPEN: {RECIPE_MODEL}, GPEN visibility: 0.8, GPEN faces: largest, GPEN mask: feather, GPEN color correction: off, GPEN temporal smoothing: auto"
 
     params = infotext_utils.parse_generation_parameters(text)
     updates = infotext_utils.paste_values(runner.infotext_fields, params)
-    assert [u["value"] for u in updates] == [True, RECIPE_MODEL, True, 0.8, "largest", "feather", "off"]
-    assert runner.paste_field_names == ["GPEN", "GPEN visibility", "GPEN faces", "GPEN mask", "GPEN color correction"]
+    assert [u["value"] for u in updates] == [True, RECIPE_MODEL, True, 0.8, "largest", "feather", "off", "auto"]
+    assert runner.paste_field_names == [
+        "GPEN", "GPEN visibility", "GPEN faces", "GPEN mask", "GPEN color correction", "GPEN temporal smoothing",
+    ]
 
     without_gpen = infotext_utils.paste_values(runner.infotext_fields, {"Steps": "20"})
     assert without_gpen[0]["value"] is False and all("value" not in u for u in without_gpen[1:])

@@ -22,6 +22,14 @@ class StableDiffusionProcessing:
         self.comments[text] = 1
 
 
+class StableDiffusionProcessingImg2Img(StableDiffusionProcessing):
+    """Mirrors ``StableDiffusionProcessingImg2Img``: the input frame(s) in ``init_images``."""
+
+    def __init__(self, script_runner: scripts.ScriptRunner, script_args: list, restore_faces: bool = False):
+        super().__init__(script_runner, script_args, restore_faces)
+        self.init_images: list[Image.Image] = []
+
+
 def create_infotext(p: StableDiffusionProcessing) -> str:
     """Mirrors ``processing.create_infotext``: the parameter line ``key: value, ...`` (no prompt here), each
     value quoted where it holds a comma or colon, a key alone where its value equals it."""
@@ -35,13 +43,21 @@ def process_images(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> t
     sampling, then for each decoded sample ``restore_faces`` when "Restore faces" is on, the scripts'
     ``postprocess_image`` and the infotext."""
     shared.state.begin(job="txt2img")
+    try:
+        return process_images_inner(p, samples)
+    finally:
+        shared.state.end()
+
+
+def process_images_inner(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> tuple[list[Image.Image], list[str]]:
+    """Mirrors ``process_images_inner`` within a job already begun (``process_images`` above, or img2img's
+    ``process_batch``, which runs it once per input frame with the same ``p``)."""
     p.scripts.process(p)
     if shared.state.job_count == -1:
         shared.state.job_count = 1  # p.n_iter
     if shared.state.skipped:
         shared.state.skipped = False
     if shared.state.interrupted or shared.state.stopping_generation:
-        shared.state.end()
         return [], []
     shared.state.nextjob()
     images, infotexts = [], []
@@ -52,5 +68,4 @@ def process_images(p: StableDiffusionProcessing, samples: list[np.ndarray]) -> t
         p.scripts.postprocess_image(p, pp)
         images.append(pp.image)
         infotexts.append(create_infotext(p))
-    shared.state.end()
     return images, infotexts
