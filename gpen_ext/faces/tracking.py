@@ -45,6 +45,11 @@ STILL_SPEED = 0.002
 STILL_FRAMES = 3
 CENTRE_RELEASE = 0.02
 SHAPE_RELEASE = 0.03
+# A residual beyond JUMP eye distances (at any point) in JUMP_FRAMES frames running is no noise but a
+# jump (a sudden move, or the detector changing its mind about the shape on a close-up): the filter
+# restarts from the measurement instead of sliding there over tens of frames.
+JUMP = 0.08
+JUMP_FRAMES = 2
 # A detection belongs to a track when its landmarks lie on average within this many eye distances
 # of the track's prediction: far above a frame's motion, far below the distance between two faces.
 MATCH_DISTANCE = 0.5
@@ -77,16 +82,26 @@ class AlphaBeta:
     position: np.ndarray
     velocity: np.ndarray
     updates: int = 1
+    jumps: int = 0
 
-    def update(self, measured: np.ndarray | None) -> None:
-        """One frame on, towards ``measured`` (None: coast on the velocity)."""
+    @classmethod
+    def start(cls, alpha: float, position: np.ndarray) -> AlphaBeta:
+        """A filter at ``position`` at rest, as good as one measurement."""
+        return cls(alpha, position, np.zeros_like(position))
+
+    def update(self, measured: np.ndarray | None, jump: float) -> None:
+        """One frame on, towards ``measured`` (None: coast on the velocity); restarts there after JUMP_FRAMES ``jump``s (px)."""
         prediction = self.position + self.velocity
         if measured is None:
             self.position = prediction
             return
+        residual = measured - prediction
+        self.jumps = self.jumps + 1 if np.linalg.norm(residual, axis=1).max() > jump else 0
+        if self.jumps >= JUMP_FRAMES:
+            self.position, self.velocity, self.updates, self.jumps = measured, np.zeros_like(measured), 1, 0
+            return
         self.updates += 1
         alpha, beta = gains(self.alpha, self.updates)
-        residual = measured - prediction
         self.position = prediction + alpha * residual
         self.velocity = self.velocity + beta * residual
 
@@ -107,8 +122,7 @@ class LandmarkFilter:
     @classmethod
     def start(cls, landmarks: np.ndarray) -> LandmarkFilter:
         centre = landmarks.mean(axis=0, keepdims=True)
-        return cls(AlphaBeta(CENTRE_ALPHA, centre, np.zeros_like(centre)),
-                   AlphaBeta(SHAPE_ALPHA, landmarks - centre, np.zeros_like(landmarks)))
+        return cls(AlphaBeta.start(CENTRE_ALPHA, centre), AlphaBeta.start(SHAPE_ALPHA, landmarks - centre))
 
     @property
     def position(self) -> np.ndarray:
@@ -130,8 +144,9 @@ class LandmarkFilter:
     def update(self, measured: np.ndarray | None) -> np.ndarray:
         """Advance one frame with ``measured`` landmarks (None: the face was missed) and return the filtered ones."""
         centre = None if measured is None else measured.mean(axis=0, keepdims=True)
-        self.centre.update(centre)
-        self.shape.update(None if measured is None else measured - centre)
+        jump = JUMP * eye_distance(self.position)
+        self.centre.update(centre, jump)
+        self.shape.update(None if measured is None else measured - centre, jump)
         self.update_hold()
         return self.landmarks
 
