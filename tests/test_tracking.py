@@ -27,7 +27,7 @@ from pipeline_helpers import BrightenRestorer, box_slices
 from gpen_ext.bench.video_clip import Clip, make_clip
 from gpen_ext.faces.alignment import FaceAlignment, face_template
 from gpen_ext.faces.detection import Detection, FaceDetector
-from gpen_ext.faces.pipeline import restore_faces
+from gpen_ext.faces.pipeline import restore_faces, restore_frames
 from gpen_ext.faces.tracking import BRIDGE_FRAMES, FaceTracks
 
 OFFLINE = {"mask": "feather", "color_correction": "off"}
@@ -121,6 +121,13 @@ def test_missed_face_is_bridged_and_restored(clip: Clip, faces: FaceDetector, de
     assert output[face_box].mean() > blank[face_box].mean() + 10
     _, (after,) = restore_faces(clip.frames[5], BrightenRestorer(), detector=faces, tracks=tracks, **OFFLINE)
     assert after.track == 0 and not after.bridged
+
+
+def test_restore_frames_tracks_a_sequence(clip: Clip, faces: FaceDetector) -> None:
+    frames = clip.frames[STILL - 2 : STILL + 2]
+    results = list(restore_frames(frames, BrightenRestorer(), detector=faces, **OFFLINE))
+    assert [[(r.track, r.restored) for r in reports] for _, reports in results] == [[(0, True)]] * len(frames)
+    assert all(output.shape == frame.shape and not np.array_equal(output, frame) for (output, _), frame in zip(results, frames))
 
 
 def test_without_tracks_the_pipeline_is_unchanged(clip: Clip, faces: FaceDetector) -> None:

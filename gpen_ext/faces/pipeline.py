@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -321,6 +321,20 @@ def restore_faces(
             if progress is not None:
                 progress(done, len(chosen))
     return output, reports
+
+
+def restore_frames(
+    frames: Iterable[np.ndarray], model: Model | ModelChoice, **options: object
+) -> Iterator[tuple[np.ndarray, list[FaceReport]]]:
+    """``restore_faces`` of each frame of one sequence, in order, the faces tracked across them (``tracking.py``).
+
+    What a video needs: one ``FaceTracks`` for the whole sequence, so still faces get still crops
+    and a face missed for a frame or two is still restored. ``options`` are ``restore_faces``'s.
+    Lazy: frames are read and restored one at a time, as the caller iterates.
+    """
+    tracks = FaceTracks()
+    for frame in frames:
+        yield restore_faces(frame, model, tracks=tracks, **options)  # type: ignore[arg-type]
 
 
 def faces_by_size(chosen: list[FaceReport], choice: ModelChoice) -> list[tuple[int, list[FaceReport]]]:
