@@ -147,7 +147,7 @@ class Measures:
 def measures(clip: Clip, faces: list[list[Detection]], untracked: list[list[Detection]], face: int = 0) -> Measures:
     """The numbers of the ``face``-th face from the left; ``filter_lag`` is its delay behind ``untracked`` (tracking off)."""
     corners = corner_tracks(clip, faces, face)
-    truth = pan_position(np.zeros_like(corners), clip) + clip.offsets[:STILL].mean(axis=0) @ pan_direction(clip)
+    truth = (clip.offsets - clip.offsets[0]) @ pan_direction(clip)
     moved = pan_position(corners, clip)
     filter_lag = delay(moved, pan_position(corner_tracks(clip, untracked, face), clip))
     pan = corners[STILL - 1 : STILL + PAN + 1]
