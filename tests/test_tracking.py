@@ -180,3 +180,15 @@ def test_scene_cuts_are_seen_in_any_image_layout(clip: Clip, layout: str) -> Non
     tracks = FaceTracks()
     cuts = [tracks.scene_cut(as_layout(frame)) for frame in (clip.frames[0], clip.frames[STILL + 10], 255 - clip.frames[0])]
     assert cuts == [False, False, True]
+
+
+def test_a_face_found_too_far_from_its_track_is_not_also_bridged() -> None:
+    """Beyond the match distance the face starts a new track; bridging the old one too would paste it twice."""
+    start = face_template(256) + [100.0, 80.0]
+    box = (60.0, 40.0, 260.0, 300.0)
+    far = [50.0, 0.0]  # ~0.8 eye distances: no match, but the same face's box mostly
+    tracks = FaceTracks()
+    image = np.zeros((480, 480, 3), np.uint8)
+    tracks.follow(image, [Detection(box, 0.99, start)])
+    moved = Detection((box[0] + far[0], box[1], box[2] + far[0], box[3]), 0.99, start + far)
+    assert [(face.track, face.bridged) for face in tracks.follow(image, [moved])] == [(1, False)]

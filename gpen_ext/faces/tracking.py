@@ -58,6 +58,10 @@ JUMP_FRAMES = 2
 # of the track's prediction: far above a frame's motion, far below the distance between two faces.
 MATCH_DISTANCE = 0.5
 BRIDGE_FRAMES = 2
+# A missed track is not bridged where a detection of this frame covers this much of its predicted box:
+# the face is there, found too far from the prediction to match (a new track has it), and a bridge
+# would paste it twice.
+BRIDGE_OVERLAP = 0.3
 # Scene cut: mean absolute difference of a THUMBNAIL-sized grey thumbnail, in units of full scale.
 THUMBNAIL = 32
 CUT_DIFFERENCE = 0.06
@@ -267,7 +271,7 @@ class FaceTracks:
         for t, track in enumerate(self.tracks):
             if t not in matched:
                 face = track.follow(None)
-                if track.missed <= BRIDGE_FRAMES and inside(face, image.shape):
+                if track.missed <= BRIDGE_FRAMES and inside(face, image.shape) and not covered(face, detections):
                     faces.append(TrackedFace(face, track.id, None))
         self.tracks = [track for track in self.tracks if track.missed <= BRIDGE_FRAMES]
         found = {d for _, d in pairs}
@@ -289,6 +293,11 @@ class FaceTracks:
         cut = self.previous is not None and float(np.abs(current - self.previous).mean()) > CUT_DIFFERENCE
         self.previous = current
         return cut
+
+
+def covered(face: Detection, detections: list[Detection]) -> bool:
+    """Whether a detection covers BRIDGE_OVERLAP of ``face``'s box (see there)."""
+    return any(face.overlap(detection) > BRIDGE_OVERLAP * face.area for detection in detections)
 
 
 def inside(face: Detection, shape: tuple[int, ...]) -> bool:
