@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 CI_RUN = (ROOT / ".ci" / "run").read_text()
 DOCS = {name: (ROOT / "docs" / name).read_text() for name in (
-    "performance.md", "architecture.md", "webui.md", "cli.md", "models.md", "testing.md", "cluster.md",
+    "performance.md", "architecture.md", "webui.md", "cli.md", "models.md", "testing.md", "cluster.md", "temporal.md", "video.md",
 )}
 """The docs pages written with the README (docs/models-download.md is the downloader's own page)."""
 CACHED_MODEL_NAME = "GPEN-BFR-2048.pth"

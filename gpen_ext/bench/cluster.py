@@ -126,11 +126,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(argv: list[str] | None = None) -> dict:
     """The measured costs and the capacity table, as a dict."""
     args = parse_args(argv)
-    torch.set_num_threads(1)  # a Ray CPU task holds one core
     config = RELEASED_CONFIGS[args.size]
     model = build_generator(config, recipe_state_dict(config), torch.device("cpu"), torch.float32)
-    with tempfile.TemporaryDirectory() as folder:
-        measured = [image_costs(path, model, args.mask, Path(folder)) for path in args.photos]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a Ray CPU task holds one core
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            measured = [image_costs(path, model, args.mask, Path(folder)) for path in args.photos]
+    finally:
+        torch.set_num_threads(threads)  # a caller in the same process keeps its own
     costs = ArchiveCosts.of(measured)
     table = [
         capacity(costs, nodes, gpu_ms, args.cores_per_node, args.gpus_per_node)
