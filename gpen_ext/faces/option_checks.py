@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from ..errors import GPENError
 from .color_match import COLOR_CORRECTION_CHOICES
 from .masks import MASK_MODES
-from .temporal_smoothing import TEMPORAL_SMOOTHING_CHOICES
 
 FACE_CHOICES = ("all", "largest", "center")
 
@@ -39,7 +38,6 @@ PIPELINE_VALUES: dict[str, Range | Choices] = {
     "visibility": Range(0.0, 1.0),
     "mask": Choices(MASK_MODES),
     "color_correction": Choices(COLOR_CORRECTION_CHOICES),
-    "temporal_smoothing": Choices(TEMPORAL_SMOOTHING_CHOICES),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import GPENError
 from ..faces.detection import DETECTOR_NAMES
 from ..faces.option_checks import PIPELINE_VALUES, Choices, Range, check_choice, check_number
+from ..faces.temporal_smoothing import TEMPORAL_SMOOTHING_CHOICES
 from ..model.loading import DTYPE_NAMES
 from .model_files import AUTOMATIC_MODEL, Folders, model_choices
 
@@ -150,7 +151,7 @@ OPTIONS: tuple[Option, ...] = (
         "Follow faces from image to image so that they do not shimmer: a still face gets a still crop, a face the "
         "detector misses for a frame or two is still restored. auto = on for batch img2img (each input image a frame) "
         "and Extras batches, off for txt2img and single images; on = also txt2img's images in order",
-        **pipeline_values("temporal_smoothing"), per_image=True, infotext="GPEN temporal smoothing", api=False,
+        choices=TEMPORAL_SMOOTHING_CHOICES, per_image=True, infotext="GPEN temporal smoothing", api=False,
     ),
     Option(
         "min_face_size", int, 0, "GPEN minimum face size",

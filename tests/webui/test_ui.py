@@ -159,7 +159,9 @@ def extras_controls() -> dict:
 def test_extras_has_the_accordion_layout(gpen_model: Path) -> None:
     """Same controls, order, labels, ranges and starting values as the accordion; ids of its own."""
     controls = extras_controls()
-    assert list(controls) == ["enabled", "model", "override_visibility", "visibility", "faces", "mask", "color_correction"]
+    assert list(controls) == [
+        "enabled", "model", "override_visibility", "visibility", "faces", "mask", "color_correction", "temporal_smoothing",
+    ]
     assert controls["enabled"].accordion.label == "GPEN"
     assert controls["visibility"].elem_id == "extras_gpen_visibility" and controls["model"].elem_id == "extras_gpen_model"
     describe = lambda c: (type(c), c.label, c.value, getattr(c, "choices", None), getattr(c, "step", None))
