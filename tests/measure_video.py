@@ -23,7 +23,7 @@ from measure_temporal import PAN, STILL, clip_of, delay, jitter, pan_direction, 
 
 from gpen_ext.bench.recipe import recipe_state_dict
 from gpen_ext.bench.video_clip import Clip
-from gpen_ext.bench.video_clips import write_frames
+from gpen_ext.bench.clip_files import write_frames
 from gpen_ext.faces.image_files import write_image
 from gpen_ext.model.arch.config import RELEASED_CONFIGS
 from gpen_ext.video import iter_frames

@@ -1,7 +1,7 @@
 """``gpen restore`` on videos and frame sequences: faces followed from frame to frame, files kept whole.
 
 Clips are made by the test from a real portrait with a known motion (``gpen_ext.bench.video_clip``),
-encoded with an audio track (``bench.video_clips.write_frames``); the offline detector finds the
+encoded with an audio track (``bench.clip_files.write_frames``); the offline detector finds the
 face, a stand-in restorer brightens it (the video file side itself: ``test_video_files.py``).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gpen_ext.bench.video_clip import make_clip, shrunk_to_width
 from gpen_ext.faces.image_files import read_image, write_image
 
 av = pytest.importorskip("av")
-from gpen_ext.bench.video_clips import write_frames  # noqa: E402 (needs PyAV)
+from gpen_ext.bench.clip_files import write_frames  # noqa: E402 (needs PyAV)
 from gpen_ext.video import iter_frames  # noqa: E402
 
 

@@ -13,7 +13,7 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from gpen_ext.bench.video_clips import MARKER, make_clip  # noqa: E402
+from gpen_ext.bench.clip_files import MARKER, make_clip  # noqa: E402
 from gpen_ext.errors import GPENError, VideoError  # noqa: E402
 from gpen_ext.video import VIDEO_EXTENSIONS, VideoInfo, is_video, iter_frames, restore_video  # noqa: E402
 from gpen_ext.video.orientation import Orientation  # noqa: E402

@@ -1,7 +1,7 @@
 """What the video file side costs without any face work: an identity ``restore_video`` pass.
 
 ``python -m gpen_ext.bench.video [--size 640x360 1280x720] [--frames 120]`` makes a synthetic H.264 +
-AAC clip of each size (``video_clips``), then times decoding alone (``iter_frames``) and the full
+AAC clip of each size (``clip_files``), then times decoding alone (``iter_frames``) and the full
 pass (decode, upright RGB, encode at the output settings, remux, atomic rename), and prints frames
 per second for each, then the same as one JSON line (last line) for scripts.
 """
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..video import iter_frames, restore_video
-from .video_clips import make_clip
+from .clip_files import make_clip
 
 
 def frames_per_second(run, frames: int) -> float:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..errors import GPENError, NonFiniteOutput
+from ..errors import NonFiniteOutput
 from ..model.arch import auto_dtype
 from .alignment import FaceAlignment, affine_scale
 from .blending import PastedWeights, paste_face, soften_small_face

@@ -35,13 +35,17 @@ def load_webui_scripts() -> None:
     script_callbacks.ui_settings_callback()
 
 
-def txt2img_runner() -> scripts.ScriptRunner:
-    """txt2img's script runner with its UI built, as the WebUI builds it at start-up."""
+def script_runner(is_img2img: bool) -> scripts.ScriptRunner:
+    """txt2img's or img2img's script runner with its UI built, as the WebUI builds them at start-up."""
     runner = scripts.ScriptRunner()
-    runner.initialize_scripts(is_img2img=False)
+    runner.initialize_scripts(is_img2img=is_img2img)
     with gr.Blocks():
         runner.setup_ui()
     return runner
+
+
+def txt2img_runner() -> scripts.ScriptRunner:
+    return script_runner(is_img2img=False)
 
 
 def gpen_script(runner: scripts.ScriptRunner) -> scripts.Script:

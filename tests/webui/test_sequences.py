@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from conftest import RECIPE_MODEL, gpen_script, txt2img_runner
+from conftest import RECIPE_MODEL, gpen_script, script_runner, txt2img_runner
 from measure_temporal import SETTLE
 from modules import img2img, postprocessing, processing, scripts, scripts_postprocessing, shared
 from PIL import Image
@@ -48,16 +48,8 @@ def reports(monkeypatch: pytest.MonkeyPatch) -> list[list]:
     return caught
 
 
-def img2img_runner() -> scripts.ScriptRunner:
-    runner = scripts.ScriptRunner()
-    runner.initialize_scripts(is_img2img=True)
-    with gr.Blocks():
-        runner.setup_ui()
-    return runner
-
-
 def batch_img2img(frames: list[Image.Image], smoothing: str) -> list[Image.Image]:
-    runner = img2img_runner()
+    runner = script_runner(is_img2img=True)
     p = processing.StableDiffusionProcessingImg2Img(runner, [None] * gpen_script(runner).args_from + [*ACCORDION, smoothing])
     return img2img.process_batch(p, frames)
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .bands import UPSAMPLING_MARGIN, Band, HaloWriter, Rows, RowChunks, band_height, upsampling_bands

@@ -1,4 +1,4 @@
-"""Synthetic video clips made with PyAV, for the video tests and the video benchmark: no media is downloaded.
+"""Synthetic video files made with PyAV, for the video tests and benchmarks: no media is downloaded.
 
 Each frame is a fixed smooth random texture (blobs of about 8 pixels, closer to a photo than
 per-pixel noise) shifted by its index (motion the encoder has to code, unlike flat colour) with a red marker in the coded top-left corner, so orientation shows in the pixels.
