@@ -28,7 +28,7 @@ import torch
 from tqdm import tqdm
 
 from .allocator import keep_freed_memory, release_freed_memory
-from .faces.manifests import expand_manifests
+from .faces.manifests import expand_manifests, is_uri, source_name
 from .errors import GPENError
 from .faces.color_match import COLOR_CORRECTION_CHOICES
 from .faces.detection import DETECTOR_NAMES, FaceDetector, get_detector
@@ -152,10 +152,10 @@ class KeepFaces:
             write_image(folder / f"{stem}_face{report.index}.png", face)
 
 
-def output_path(path: Path, folder: Path, written: set[Path]) -> Path:
-    """Where ``path``'s result goes; a GPENError rather than overwriting an input or an earlier result."""
-    target = (folder / path.name).resolve()
-    if target == path.resolve():
+def output_path(path: Path | str, folder: Path, written: set[Path]) -> Path:
+    """Where ``path``'s (or a URI's) result goes; a GPENError rather than overwriting an input or an earlier result."""
+    target = (folder / source_name(path)).resolve()
+    if not is_uri(path) and target == Path(path).resolve():
         raise GPENError("the result would overwrite the input; choose another output folder (-o)")
     if target in written:
         raise GPENError(f"an earlier input of the same name was already written to {target}; restore them separately")
@@ -242,8 +242,8 @@ def copy_atomically(source: Path, target: Path) -> None:
         part.unlink(missing_ok=True)
 
 
-def check_arguments(args: argparse.Namespace) -> list[Path]:
-    """Every check that needs no image, before the model loads; the image files to restore."""
+def check_arguments(args: argparse.Namespace) -> list[Path | str]:
+    """Every check that needs no image, before the model loads; the files to restore (URIs only under ``--ray``)."""
     check_options(faces=args.faces, min_face_size=args.min_face_size, confidence=args.confidence, visibility=args.visibility)
     if args.batch_size is not None and args.batch_size < 1:
         raise GPENError(f"--batch-size must be at least 1, got {args.batch_size}")
@@ -251,7 +251,12 @@ def check_arguments(args: argparse.Namespace) -> list[Path]:
         raise GPENError(f"--quality must be between 1 and 100, got {args.quality}")
     if args.output.exists() and not args.output.is_dir():
         raise GPENError(f"-o {args.output} is a file; give a folder for the results")
-    paths = list_images(expand_manifests(args.inputs), MEDIA_EXTENSIONS)
+    inputs = expand_manifests(args.inputs)
+    uris = [item for item in inputs if is_uri(item)]
+    if uris and args.ray is None:
+        raise GPENError(f"{uris[0]}: inputs on object stores are read by --ray (through pyarrow); without it, give files")
+    local = [item for item in inputs if not is_uri(item)]
+    paths: list[Path | str] = [*(list_images(local, MEDIA_EXTENSIONS) if local else []), *uris]
     if args.sequence and any(is_video(path) for path in paths):
         raise GPENError("--sequence is for image frames; a video is a sequence of its own: restore it without --sequence")
     return paths
@@ -293,7 +298,7 @@ def load_models(args: argparse.Namespace) -> tuple[ModelChoice, dict]:
     return choice, {"model": str(folder), "models": models}
 
 
-def prepare(args: argparse.Namespace) -> tuple[list[Path], ModelChoice, FaceDetector, dict]:
+def prepare(args: argparse.Namespace) -> tuple[list[Path | str], ModelChoice, FaceDetector, dict]:
     """The images, the models, the detector and the report's model fields, or the GPENError/OSError that
     stops the command before any image.
 

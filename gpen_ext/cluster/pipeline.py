@@ -22,7 +22,9 @@ from ..cli import output_path, prepare
 from ..errors import GPENError
 from ..model.download import file_sha256
 from ..video import is_video
+from ..faces.manifests import is_uri
 from .provenance import PROVENANCE_NAME, Provenance, failed_record, run_options
+from .remote import list_uris
 from .stages import ModelStage, find_faces, paste_faces
 
 LOCAL = "local"
@@ -39,8 +41,8 @@ class Plan:
     model: dict
     options: dict
     report_fields: dict
-    paths: list[Path]
-    todo: list[tuple[Path, Path]] = field(default_factory=list)
+    paths: list[Path | str]
+    todo: list[tuple[Path | str, Path]] = field(default_factory=list)
     records: dict[str, dict] = field(default_factory=dict)
     skipped: int = 0
 
@@ -50,7 +52,8 @@ def plan_run(args: argparse.Namespace) -> Plan:
     inputs whose recorded output is intact are skipped; clashing output names fail here."""
     if args.sequence or args.temporal_smoothing == "on":
         raise GPENError("--ray restores images one by one; follow the frames of a sequence without --ray")
-    paths, models, _, fields = prepare(argparse.Namespace(**{**vars(args), "device": "cpu"}))
+    inputs, models, _, fields = prepare(argparse.Namespace(**{**vars(args), "device": "cpu"}))
+    paths = [source for item in inputs for source in (list_uris(item) if is_uri(item) else [item])]
     videos = [path for path in paths if is_video(path)]
     if videos:
         raise GPENError(f"--ray restores images; restore videos ({videos[0].name}, ...) without --ray")

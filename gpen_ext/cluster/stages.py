@@ -32,6 +32,7 @@ from ..faces.model_choice import ModelChoice
 from ..faces.pipeline import check_finite, chunks, default_batch_size, model_device, model_input, restore_faces
 from ..model.loading import load_model
 from .provenance import done_record, failed_record
+from .remote import local_copy
 from .replay import DetectorCall, RecordingDetector, ReplayDetector, ReplayModel
 
 
@@ -47,9 +48,9 @@ class Work:
 
 def find_faces(row: dict, args: argparse.Namespace, size: int) -> dict:
     """Decode, detect and align one image: its crops, batched as ``restore_faces`` batches them."""
-    path = Path(row["input"])
     try:
-        image = read_image(path, ImageInfo.read(path))
+        with local_copy(row["input"]) as path:
+            image = read_image(path, ImageInfo.read(path))
         recorder = RecordingDetector(get_detector(args.detector, args.weights_dir, "cpu", not args.no_download))
         # visibility 0 makes restore_faces stop once the faces are chosen: detection and selection only
         _, reports = restore_faces(image, ReplayModel(size), detector=recorder, **{**pipeline_options(args), "visibility": 0.0})
@@ -92,16 +93,18 @@ def paste_faces(row: dict, args: argparse.Namespace, size: int, model: dict, opt
     """Paste the restored faces into the image and write it: the row becomes its provenance record (a JSON line)."""
     if row["error"]:
         return {"record": json.dumps(failed_record(row["input"], row["error"], model, options))}
-    path, target = Path(row["input"]), Path(row["target"])
+    target = Path(row["target"])
     work: Work = pickle.loads(row["work"])
     partial = target.parent / f".gpen-partial-{uuid.uuid4().hex}"
     try:
         partial.mkdir()
-        entry = restore_file(
-            path, ModelChoice.single(ReplayModel(size, work.dtype, work.restored), Path(model["model"]).stem),
-            ReplayDetector(work.detections),
-            argparse.Namespace(**{**vars(args), "output": partial}), tqdm(disable=True), set(),
-        )
+        with local_copy(row["input"]) as path:
+            entry = restore_file(
+                path, ModelChoice.single(ReplayModel(size, work.dtype, work.restored), Path(model["model"]).stem),
+                ReplayDetector(work.detections),
+                argparse.Namespace(**{**vars(args), "output": partial}), tqdm(disable=True), set(),
+            )
+        entry["input"] = row["input"]  # the input as named, not a task's temporary copy of it
         publish(partial, target, args.output)
         return {"record": json.dumps(done_record(entry, target, model, options))}
     except Exception as error:  # noqa: BLE001 - recorded for this file, the run goes on
