@@ -18,7 +18,7 @@ from gpen_ext.webui.script_args import (
     infotext,
     paste_fields,
 )
-from gpen_ext.webui.sequences import SEQUENCES, job_key, restore_in_sequence
+from gpen_ext.webui.sequences import SEQUENCES, job_key, restore_in_sequence, sequence_of
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
 
 
@@ -46,8 +46,8 @@ class GPENScript(scripts.Script):
         X/Y/Z cells are shallow copies of one job sharing its ``extra_generation_params``, so the
         dict is replaced, never changed in place: a cell must not leave its values to the next.
         """
-        if self.is_img2img:  # batch img2img runs process() once per input frame
-            SEQUENCES.start_frame(job_key(shared.state))
+        if self.is_img2img:  # batch img2img runs process() once per input frame, with the same p
+            SEQUENCES.start_frame(job_key(shared.state), ("accordion", sequence_of(p)))
         ours = {*PASTE_FIELD_NAMES, INFOTEXT_MODELS}
         params = {key: value for key, value in p.extra_generation_params.items() if key not in ours}
         p.extra_generation_params = params
@@ -71,10 +71,13 @@ class GPENScript(scripts.Script):
             return  # process() has already reported it
         if not gpen.enabled:
             return
-        options = gpen.restore_options(GPENSettings.from_opts(shared.opts))
+        try:
+            options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
+        except GPENError:
+            return  # process() has already reported it, once for the generation
         outcome = restore_in_sequence(
             np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, p.comment,
-            caller="accordion", sequence=self.is_img2img, per_frame_slots=self.is_img2img,
+            caller=("accordion", sequence_of(p)), sequence=self.is_img2img, per_frame_slots=self.is_img2img,
         )
         if not outcome.warning:  # a warning is already in the comments
             p.comment(f"GPEN {outcome.summary()}")

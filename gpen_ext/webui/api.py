@@ -60,7 +60,9 @@ def restore_response(payload: Mapping[str, Any], env: Environment, settings: GPE
     unknown = sorted(set(payload) - {"image", *OPTION_NAMES})
     if unknown:
         raise GPENError(f"unknown field(s) {unknown}; /gpen/v1/restore takes 'image' and {list(OPTION_NAMES)}.")
-    options = RestoreOptions.from_settings(settings, **{k: v for k, v in payload.items() if k != "image"}).validate()
+    # one image per call: no sequence, whatever Settings' temporal smoothing says
+    given = {k: v for k, v in payload.items() if k != "image"}
+    options = RestoreOptions.from_settings(settings, **given, temporal_smoothing="off").validate()
     outcome = restore_in_job(image, options, env, state)
     return {
         "image": encode_image(outcome.image),

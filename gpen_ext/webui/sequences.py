@@ -5,12 +5,16 @@ Batch img2img makes its images from the input frames one by one, in one job, run
 one, in one job. ``JobSequences`` keeps the face tracks (``faces/tracking.FaceTracks``) of the job in
 progress, one per *slot*: in img2img the n-th image made from each frame (batch count and batch size
 give parallel sequences, one per output position), elsewhere one slot for the job's images in order.
+Batch img2img hands every frame the same processing object, while the X/Y/Z plot gives each cell a
+copy of its own: img2img's slots belong to the processing object (``sequence_of``), so the cells of
+a plot, like separate generations, are never taken for frames of one another.
 The WebUI runs one job at a time (its queue lock), and ``State.begin`` stamps each job's start in
 ``shared.state.time_start``: when the stamp changes, every track is dropped. So nothing of one job,
 user or API call reaches the next, and a new job starts fresh.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Hashable
 from dataclasses import dataclass, field
@@ -37,25 +41,26 @@ class JobSequences:
 
     job: Hashable = None
     tracks: dict[Hashable, FaceTracks] = field(default_factory=dict)
-    next_slot: int = 0
+    next_slot: dict[Hashable, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def current(self, job: Hashable) -> None:
         """Make ``job`` the job in progress (must hold ``lock``)."""
         if job != self.job:
-            self.job, self.tracks, self.next_slot = job, {}, 0
+            self.job, self.tracks, self.next_slot = job, {}, {}
 
-    def start_frame(self, job: Hashable) -> None:
-        """A new input frame of ``job`` begins (img2img's ``process``): its first image takes slot 0."""
+    def start_frame(self, job: Hashable, owner: Hashable) -> None:
+        """A new input frame of ``owner`` (a processing object's sequence) begins: its first image takes slot 0."""
         with self.lock:
             self.current(job)
-            self.next_slot = 0
+            self.next_slot[owner] = 0
 
-    def take_slot(self, job: Hashable) -> int:
-        """The position of the next image made from the current frame."""
+    def take_slot(self, job: Hashable, owner: Hashable) -> int:
+        """The position of the next image ``owner`` makes from its current frame."""
         with self.lock:
             self.current(job)
-            slot, self.next_slot = self.next_slot, self.next_slot + 1
+            slot = self.next_slot.get(owner, 0)
+            self.next_slot[owner] = slot + 1
             return slot
 
     def tracks_for(self, job: Hashable, slot: Hashable) -> FaceTracks:
@@ -73,22 +78,32 @@ class JobSequences:
 
 SEQUENCES = JobSequences()
 """The one WebUI process's sequences (one job at a time)."""
+SEQUENCE_IDS = itertools.count()
+
+
+def sequence_of(processing: Any) -> int:
+    """The sequence a processing object's images belong to: its own, given on first sight (a copy made before
+    that, as X/Y/Z makes one per cell, gets one of its own in turn)."""
+    if getattr(processing, "_gpen_sequence", None) is None:
+        processing._gpen_sequence = next(SEQUENCE_IDS)
+    return processing._gpen_sequence
 
 
 def restore_in_sequence(
     image: np.ndarray, options: RestoreOptions, env: Environment, state: Any, notify: Notify | None, *,
-    caller: str, sequence: bool, per_frame_slots: bool = False,
+    caller: Hashable, sequence: bool, per_frame_slots: bool = False,
 ) -> RestoreOutcome:
     """``restore_in_job``, with the faces followed from the job's previous image where temporal smoothing applies.
 
-    ``caller`` names the caller's slots (the accordion and the Settings restorer may both work on one
-    image); ``sequence``: whether this job's images are frames (what ``auto`` follows);
-    ``per_frame_slots``: one sequence per position among the images of each frame (img2img).
+    ``caller`` names the caller's slots (the accordion, with its processing object's ``sequence_of``, and
+    the Settings restorer may both work on one image); ``sequence``: whether this job's images are frames
+    (what ``auto`` follows); ``per_frame_slots``: one sequence per position among the images of each frame
+    (img2img).
     """
     if not smoothing_applies(options.temporal_smoothing, sequence):
         return restore_in_job(image, options, env, state, notify)
     job = job_key(state)
-    slot = (caller, SEQUENCES.take_slot(job) if per_frame_slots else 0)
+    slot = (caller, SEQUENCES.take_slot(job, caller) if per_frame_slots else 0)
     outcome = restore_in_job(image, options, env, state, notify, tracks=SEQUENCES.tracks_for(job, slot))
     SEQUENCES.keep(job, slot, outcome.tracks)
     return outcome

@@ -186,6 +186,23 @@ def test_api_restore(gpen_model: Path, portrait: np.ndarray) -> None:
     assert_face_restored_only(portrait, decode(body["image"]))
 
 
+def test_api_restore_is_one_image_whatever_settings_temporal_smoothing_says(gpen_model: Path, portrait: np.ndarray) -> None:
+    """Settings' temporal smoothing does not concern a single image: even a bad saved value (which the accordion
+    reports) must not turn the endpoint's requests away."""
+    shared.opts.gpen_temporal_smoothing = "sometimes"
+    response = api_client().post("/gpen/v1/restore", json={"image": b64_png(portrait)})
+    assert response.status_code == 200 and response.json()["restored"]
+
+
+def test_a_bad_setting_is_said_once_per_generation(gpen_model: Path, portrait: np.ndarray, caplog) -> None:
+    shared.opts.gpen_temporal_smoothing = "sometimes"
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "all"])
+    with caplog.at_level(logging.WARNING, logger="gpen"):
+        images, _ = processing.process_images(p, [portrait, portrait])
+    assert [np.array_equal(np.asarray(image), portrait) for image in images] == [True, True]
+    assert caplog.text.count("GPEN temporal smoothing must be one of auto, on, off, got 'sometimes'") == 1
+
+
 def test_api_keeps_a_grey_photo_grey(gpen_model: Path, portrait: np.ndarray) -> None:
     """The recipe-weight GPEN paints colour; a grey photo's face comes back grey, and the face's report says so."""
     grey = np.repeat(portrait.mean(axis=2, keepdims=True).round().astype(np.uint8), 3, axis=2)

@@ -6,6 +6,7 @@ caught on their way out of the pipeline, so the test sees the crops the WebUI's 
 """
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import gradio as gr
@@ -113,3 +114,18 @@ def test_extras_batch_is_a_sequence_and_a_single_image_is_not(gpen_model, frames
     postprocessing.run_postprocessing(runner, 0, frames[0], None, None, *args)
     assert reports[0][0].track is None
     assert shared.state.job == ""  # each run was its own job, begun and ended
+
+
+def test_the_cells_of_an_img2img_xyz_plot_are_not_frames_of_one_another(gpen_model, frames, reports) -> None:
+    """X/Y/Z runs each cell on a copy of the job's processing object, in one job: each cell is a generation of
+    its own, restored as without smoothing (batch img2img, by contrast, hands every frame the same object)."""
+    results = {}
+    for smoothing in ("auto", "off"):
+        runner = script_runner(is_img2img=True)
+        p = processing.StableDiffusionProcessingImg2Img(runner, [None] * gpen_script(runner).args_from + [*ACCORDION, smoothing])
+        shared.state.begin(job="img2img")
+        results[smoothing] = [processing.process_images_inner(copy.copy(p), [np.asarray(frame)])[0][0] for frame in frames[:4]]
+        shared.state.end()
+    for cell, (smoothed, plain) in enumerate(zip(results["auto"], results["off"])):
+        assert np.array_equal(np.asarray(smoothed), np.asarray(plain)), cell
+    assert [faces[0].crop_matrix for faces in reports[:4]] == [faces[0].crop_matrix for faces in reports[4:]]
