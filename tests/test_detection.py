@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from pipeline_helpers import load
+from pipeline_helpers import RecordingDetector, load
 
 from gpen_ext.errors import DetectorError
 from gpen_ext.faces import detection, facexlib_models
@@ -42,11 +42,11 @@ def test_offline_detector_counts_the_faces(test_images_dir, tiny, name: str, fac
     detection scale it is under RetinaFace's smallest anchor (see the next test)."""
     detections = detect_faces(color_view(load(test_images_dir, name)), tiny, 0.9)
     assert len(detections) == faces
-    for detection in detections:
-        x0, y0, x1, y1 = detection.box
-        left_eye, right_eye = detection.landmarks[:2]
+    for face in detections:
+        x0, y0, x1, y1 = face.box
+        left_eye, right_eye = face.landmarks[:2]
         assert x0 < left_eye[0] < right_eye[0] < x1 and y0 < left_eye[1] < y1
-        assert detection.score >= 0.9
+        assert face.score >= 0.9
 
 
 def test_selfie_main_face_is_large_and_poster_face_needs_full_resolution(test_images_dir, tiny) -> None:
@@ -212,3 +212,34 @@ def test_two_step_shrink_finds_the_faces_one_area_resize_finds(test_images_dir, 
     for face in reference:
         error = min(np.linalg.norm(f.landmarks - face.landmarks, axis=1).max() for f in faces) / face.eye_distance
         assert error < 0.02
+
+
+def enlarged(test_images_dir, name: str, factor: float) -> np.ndarray:
+    return cv2.resize(color_view(load(test_images_dir, name)), None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+
+
+@pytest.mark.parametrize("name, factor", [("selfie_two_faces.jpg", 1.1), ("portrait_small.jpg", 4), ("portrait_small.jpg", 2)])
+def test_a_close_up_is_detected_at_the_coarse_size_alone(test_images_dir, tiny, name: str, factor: float) -> None:
+    """One look at COARSE_SIDE px: the same face as at GPEN's scale, landmarks within 0.1 of its eye distance.
+    The portrait doubled (836x1040) is under GPEN's 1500 px, where it was detected at full size."""
+    photo = enlarged(test_images_dir, name, factor)
+    recording = RecordingDetector(tiny)
+    (face,) = detect_faces(photo, recording, 0.9)
+    assert [max(shape) for shape in recording.inputs] == [detection.COARSE_SIDE]
+    (reference,) = detect_faces(photo, tiny, 0.9, coarse_first=False)
+    assert np.linalg.norm(face.landmarks - reference.landmarks, axis=1).max() < 0.1 * reference.eye_distance
+    assert face.overlap(reference) > 0.8 * reference.area
+
+
+@pytest.mark.parametrize("factor", [1, 2.5])
+def test_a_group_photo_is_detected_at_gpen_scale(test_images_dir, tiny, factor: float) -> None:
+    """The Solvay faces are too small at the coarse size to trust it (some would be missed there): the photo is
+    detected again at GPEN's scale, and gives exactly what that scale alone gives."""
+    photo = enlarged(test_images_dir, "solvay_conference_1927.png", factor)
+    recording = RecordingDetector(tiny)
+    faces = detect_faces(photo, recording, 0.9)
+    gpen_side = max(photo.shape[:2]) * detection.detection_scale(*photo.shape[:2])
+    assert [max(shape) for shape in recording.inputs] == [detection.COARSE_SIDE, round(gpen_side)]
+    reference = detect_faces(photo, tiny, 0.9, coarse_first=False)
+    assert len(faces) == len(reference) == 29
+    assert all(np.array_equal(f.landmarks, r.landmarks) and f.box == r.box for f, r in zip(faces, reference))

@@ -6,6 +6,7 @@ the crops can be judged against the truth (``measure_temporal.py`` measures the 
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from measure_temporal import (
@@ -22,11 +23,11 @@ from measure_temporal import (
     screened_faces,
     spread,
 )
-from pipeline_helpers import BrightenRestorer, box_slices
+from pipeline_helpers import BrightenRestorer, RecordingDetector, box_slices
 
 from gpen_ext.bench.video_clip import Clip, make_clip
 from gpen_ext.faces.alignment import FaceAlignment, face_template
-from gpen_ext.faces.detection import Detection, FaceDetector
+from gpen_ext.faces.detection import COARSE_SIDE, Detection, FaceDetector
 from gpen_ext.faces.pipeline import restore_faces, restore_frames
 from gpen_ext.faces.tracking import BRIDGE_FRAMES, FaceTracks
 
@@ -192,3 +193,14 @@ def test_a_face_found_too_far_from_its_track_is_not_also_bridged() -> None:
     tracks.follow(image, [Detection(box, 0.99, start)])
     moved = Detection((box[0] + far[0], box[1], box[2] + far[0], box[3]), 0.99, start + far)
     assert [(face.track, face.bridged) for face in tracks.follow(image, [moved])] == [(1, False)]
+
+
+def test_the_frames_of_a_sequence_are_detected_at_one_scale(faces: FaceDetector) -> None:
+    """A single image may be taken from the detector's coarse look; a sequence's frames never are: a face near
+    the coarse look's threshold would switch scales from frame to frame, and its crop would jump with them."""
+    frame = cv2.resize(portrait(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)  # 836x1040
+    single, sequence = RecordingDetector(faces), RecordingDetector(faces)
+    restore_faces(frame, BrightenRestorer(), detector=single, **OFFLINE)
+    restore_faces(frame, BrightenRestorer(), detector=sequence, tracks=FaceTracks(), **OFFLINE)
+    assert [max(shape) for shape in single.inputs] == [COARSE_SIDE]
+    assert [max(shape) for shape in sequence.inputs] == [max(frame.shape[:2])]

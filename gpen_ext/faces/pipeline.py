@@ -287,7 +287,7 @@ def restore_faces(
     timer = StageTimer(timings)
     with timer("detection"):
         detector = get_detector(detector, weights_dir, choice.device, allow_download)
-        found = detect_faces(color_view(image), detector, confidence)
+        found = detect_faces(color_view(image), detector, confidence, coarse_first=tracks is None)
     found.sort(key=lambda detection: detection.box[0] + detection.box[2])
     reports = [face_report(index, *found_face) for index, found_face in enumerate(zip(found, screen_detections(found)))]
     if tracks is not None:
