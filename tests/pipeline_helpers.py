@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gpen_ext.faces.detection import Detection, FaceDetector
 from gpen_ext.faces.image_files import read_image
 
 
@@ -33,18 +32,6 @@ class BrightenRestorer(IdentityRestorer):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.amount
-
-
-class RecordingDetector:
-    """A real detector that records the size (h, w) of every image it is shown."""
-
-    def __init__(self, detector: FaceDetector) -> None:
-        self.detector = detector
-        self.inputs: list[tuple[int, int]] = []
-
-    def detect(self, image: np.ndarray, confidence: float) -> list[Detection]:
-        self.inputs.append(image.shape[:2])
-        return self.detector.detect(image, confidence)
 
 
 def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:

@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from pipeline_helpers import RecordingDetector, load
+from pipeline_helpers import load
 
+from gpen_ext.cluster.replay import RecordingDetector
 from gpen_ext.errors import DetectorError
 from gpen_ext.faces import detection, facexlib_models
 from gpen_ext.faces.detection import (
@@ -225,7 +226,7 @@ def test_a_close_up_is_detected_at_the_coarse_size_alone(test_images_dir, tiny, 
     photo = enlarged(test_images_dir, name, factor)
     recording = RecordingDetector(tiny)
     (face,) = detect_faces(photo, recording, 0.9)
-    assert [max(shape) for shape in recording.inputs] == [detection.COARSE_SIDE]
+    assert [max(shape[:2]) for shape, _ in recording.calls] == [detection.COARSE_SIDE]
     (reference,) = detect_faces(photo, tiny, 0.9, coarse_first=False)
     assert np.linalg.norm(face.landmarks - reference.landmarks, axis=1).max() < 0.1 * reference.eye_distance
     assert face.overlap(reference) > 0.8 * reference.area
@@ -239,7 +240,7 @@ def test_a_group_photo_is_detected_at_gpen_scale(test_images_dir, tiny, factor: 
     recording = RecordingDetector(tiny)
     faces = detect_faces(photo, recording, 0.9)
     gpen_side = max(photo.shape[:2]) * detection.detection_scale(*photo.shape[:2])
-    assert [max(shape) for shape in recording.inputs] == [detection.COARSE_SIDE, round(gpen_side)]
+    assert [max(shape[:2]) for shape, _ in recording.calls] == [detection.COARSE_SIDE, round(gpen_side)]
     reference = detect_faces(photo, tiny, 0.9, coarse_first=False)
     assert len(faces) == len(reference) == 29
     assert all(np.array_equal(f.landmarks, r.landmarks) and f.box == r.box for f, r in zip(faces, reference))

@@ -23,9 +23,10 @@ from measure_temporal import (
     screened_faces,
     spread,
 )
-from pipeline_helpers import BrightenRestorer, RecordingDetector, box_slices
+from pipeline_helpers import BrightenRestorer, box_slices
 
 from gpen_ext.bench.video_clip import Clip, make_clip
+from gpen_ext.cluster.replay import RecordingDetector
 from gpen_ext.faces.alignment import FaceAlignment, face_template
 from gpen_ext.faces.detection import COARSE_SIDE, Detection, FaceDetector
 from gpen_ext.faces.pipeline import restore_faces, restore_frames
@@ -202,5 +203,5 @@ def test_the_frames_of_a_sequence_are_detected_at_one_scale(faces: FaceDetector)
     single, sequence = RecordingDetector(faces), RecordingDetector(faces)
     restore_faces(frame, BrightenRestorer(), detector=single, **OFFLINE)
     restore_faces(frame, BrightenRestorer(), detector=sequence, tracks=FaceTracks(), **OFFLINE)
-    assert [max(shape) for shape in single.inputs] == [COARSE_SIDE]
-    assert [max(shape) for shape in sequence.inputs] == [max(frame.shape[:2])]
+    assert [max(shape[:2]) for shape, _ in single.calls] == [COARSE_SIDE]
+    assert [max(shape[:2]) for shape, _ in sequence.calls] == [max(frame.shape[:2])]
