@@ -11,6 +11,7 @@ from gpen_ext.errors import GPENError
 from gpen_ext.webui.controls import per_image_controls
 from gpen_ext.webui.messages import report_skipped
 from gpen_ext.webui.model_files import AUTOMATIC_MODEL, per_face_files, resolve_model_name
+from gpen_ext.webui.safe_restore import RestoreOptions
 from gpen_ext.webui.script_args import (
     INFOTEXT_MODELS,
     PASTE_FIELD_NAMES,
@@ -20,6 +21,17 @@ from gpen_ext.webui.script_args import (
 )
 from gpen_ext.webui.sequences import SEQUENCES, job_key, restore_in_sequence, sequence_of
 from gpen_ext.webui.settings import GPENSettings, environment_from_webui
+
+
+def enabled_options(p, args) -> RestoreOptions | None:
+    """The validated options of this generation's GPEN, None when it is off; a GPENError for a bad value."""
+    gpen = GPENArgs.from_script_args(args).with_overrides(p)
+    return gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate() if gpen.enabled else None
+
+
+def sequence_caller(p) -> tuple[str, int]:
+    """The accordion's slots in the job's sequences: those of ``p``'s own sequence (see ``sequence_of``)."""
+    return "accordion", sequence_of(p)
 
 
 class GPENScript(scripts.Script):
@@ -47,15 +59,14 @@ class GPENScript(scripts.Script):
         dict is replaced, never changed in place: a cell must not leave its values to the next.
         """
         if self.is_img2img:  # batch img2img runs process() once per input frame, with the same p
-            SEQUENCES.start_frame(job_key(shared.state), ("accordion", sequence_of(p)))
+            SEQUENCES.start_frame(job_key(shared.state), sequence_caller(p))
         ours = {*PASTE_FIELD_NAMES, INFOTEXT_MODELS}
         params = {key: value for key, value in p.extra_generation_params.items() if key not in ours}
         p.extra_generation_params = params
         try:
-            gpen = GPENArgs.from_script_args(args).with_overrides(p)
-            if not gpen.enabled:
+            options = enabled_options(p, args)
+            if options is None:
                 return
-            options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
             env = environment_from_webui(shared, devices)
             per_face = per_face_files(env.model_folders, options.model)
             model = AUTOMATIC_MODEL if per_face else resolve_model_name(env.model_folders, options.model, env.downloads)
@@ -66,18 +77,14 @@ class GPENScript(scripts.Script):
 
     def postprocess_image(self, p, pp: scripts.PostprocessImageArgs, *args) -> None:
         try:
-            gpen = GPENArgs.from_script_args(args).with_overrides(p)
-        except GPENError:
-            return  # process() has already reported it
-        if not gpen.enabled:
-            return
-        try:
-            options = gpen.restore_options(GPENSettings.from_opts(shared.opts)).validate()
+            options = enabled_options(p, args)
         except GPENError:
             return  # process() has already reported it, once for the generation
+        if options is None:
+            return
         outcome = restore_in_sequence(
             np.asarray(pp.image), options, environment_from_webui(shared, devices), shared.state, p.comment,
-            caller=("accordion", sequence_of(p)), sequence=self.is_img2img, per_frame_slots=self.is_img2img,
+            caller=sequence_caller(p), sequence=self.is_img2img, per_frame_slots=self.is_img2img,
         )
         if not outcome.warning:  # a warning is already in the comments
             p.comment(f"GPEN {outcome.summary()}")

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from measure_detection import enlarged
 from pipeline_helpers import load
 
 from gpen_ext.cluster.replay import RecordingDetector
@@ -215,15 +216,11 @@ def test_two_step_shrink_finds_the_faces_one_area_resize_finds(test_images_dir, 
         assert error < 0.02
 
 
-def enlarged(test_images_dir, name: str, factor: float) -> np.ndarray:
-    return cv2.resize(color_view(load(test_images_dir, name)), None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-
-
 @pytest.mark.parametrize("name, factor", [("selfie_two_faces.jpg", 1.1), ("portrait_small.jpg", 4), ("portrait_small.jpg", 2)])
 def test_a_close_up_is_detected_at_the_coarse_size_alone(test_images_dir, tiny, name: str, factor: float) -> None:
     """One look at COARSE_SIDE px: the same face as at GPEN's scale, landmarks within 0.1 of its eye distance.
     The portrait doubled (836x1040) is under GPEN's 1500 px, where it was detected at full size."""
-    photo = enlarged(test_images_dir, name, factor)
+    photo = enlarged(color_view(load(test_images_dir, name)), factor)
     recording = RecordingDetector(tiny)
     (face,) = detect_faces(photo, recording, 0.9)
     assert [max(shape[:2]) for shape, _ in recording.calls] == [detection.COARSE_SIDE]
@@ -236,7 +233,7 @@ def test_a_close_up_is_detected_at_the_coarse_size_alone(test_images_dir, tiny, 
 def test_a_group_photo_is_detected_at_gpen_scale(test_images_dir, tiny, factor: float) -> None:
     """The Solvay faces are too small at the coarse size to trust it (some would be missed there): the photo is
     detected again at GPEN's scale, and gives exactly what that scale alone gives."""
-    photo = enlarged(test_images_dir, "solvay_conference_1927.png", factor)
+    photo = enlarged(color_view(load(test_images_dir, "solvay_conference_1927.png")), factor)
     recording = RecordingDetector(tiny)
     faces = detect_faces(photo, recording, 0.9)
     gpen_side = max(photo.shape[:2]) * detection.detection_scale(*photo.shape[:2])
