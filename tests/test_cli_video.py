@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from measure_temporal import jitter
 from pipeline_helpers import BrightenRestorer
 
 from gpen_ext import cli
@@ -61,6 +62,48 @@ def test_a_video_becomes_a_video_of_the_same_frames_with_its_faces_followed(clip
     assert all(len(frame[0]["crop_matrix"]) == 2 and frame[0]["crop_size"] == 256 for frame in faces)
     with av.open(str(clip)) as source, av.open(str(tmp_path / "out" / "clip.mp4")) as result:
         assert [s.type for s in result.streams] == [s.type for s in source.streams] == ["video", "audio"]
+
+
+def report_corners(faces: list[dict]) -> np.ndarray:
+    """(4, 2) image positions of the corners of the face's crop, from its report entry."""
+    (face,) = faces
+    inverse = np.linalg.inv(np.vstack([np.array(face["crop_matrix"]), [0, 0, 1]]))[:2]
+    size = face["crop_size"]
+    return np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ inverse.T
+
+
+def test_two_passes_lower_a_coded_clips_jitter_3x_and_detect_each_frame_once(test_images_dir, tmp_path, monkeypatch) -> None:
+    clip = make_clip(shrunk_to_width(read_image(test_images_dir / "portrait_small.jpg"), 320), still=10, pan=20)
+    path = tmp_path / "pan.mp4"
+    write_frames(path, clip.frames)
+    calls = []
+    real = cli.get_detector
+
+    class Counting:
+        def __init__(self, detector) -> None:
+            self.detector = detector
+
+        def detect(self, *given):
+            calls.append(1)
+            return self.detector.detect(*given)
+
+    def counting(name, *args):
+        return name if isinstance(name, Counting) else Counting(real(name, *args))
+
+    monkeypatch.setattr(cli, "get_detector", counting)
+    jitters, detections = {}, {}
+    for smoothing in ("auto", "off"):
+        calls.clear()
+        report = tmp_path / f"{smoothing}.json"
+        assert restore(str(path), "-o", str(tmp_path / smoothing), "--report", str(report), "--temporal-smoothing", smoothing) == 0
+        detections[smoothing] = len(calls)
+        corners = np.array([report_corners(faces) for faces in faces_per_frame(report)]) - clip.offsets[:, None, :]
+        jitters[smoothing] = jitter(corners)[0]
+        assert len(list(iter_frames(tmp_path / smoothing / "pan.mp4"))) == len(clip.frames)
+        with av.open(str(tmp_path / smoothing / "pan.mp4")) as result:
+            assert [s.type for s in result.streams] == ["video", "audio"]
+    assert detections["auto"] == detections["off"] == len(clip.frames)  # pass 2 restores what pass 1 planned
+    assert jitters["off"] >= 3 * jitters["auto"]
 
 
 def test_temporal_smoothing_off_restores_every_frame_on_its_own(clip, tmp_path) -> None:

@@ -34,6 +34,8 @@ from .tracking import FaceTracks
 STOPPED = "stopped before its turn"
 """The reason of a chosen face left as it was because ``should_stop`` said so."""
 STAGES = ("detection", "alignment", "model", "mask", "paste")
+DEFAULT_DETECTOR = "retinaface_resnet50"
+DEFAULT_CONFIDENCE = 0.9
 
 
 @dataclass
@@ -100,6 +102,18 @@ def points(landmarks: np.ndarray) -> list[tuple[float, float]]:
 def face_report(index: int, detection: Detection, reason: str) -> FaceReport:
     box = tuple(float(v) for v in detection.box)
     return FaceReport(index, box, detection.score, points(detection.landmarks), reason=reason)  # type: ignore[arg-type]
+
+
+def found_faces(
+    image: np.ndarray, detector: FaceDetector, confidence: float, coarse_first: bool = True
+) -> tuple[list[Detection], list[FaceReport]]:
+    """The faces ``detector`` finds in ``image`` (colour view), left to right, and their reports, screened by plausibility.
+
+    ``coarse_first``: as ``detect_faces``'s; a sequence's frames need False (one scale for all).
+    """
+    found = detect_faces(image, detector, confidence, coarse_first)
+    found.sort(key=lambda detection: detection.box[0] + detection.box[2])
+    return found, [face_report(index, *found_face) for index, found_face in enumerate(zip(found, screen_detections(found)))]
 
 
 def tracked_reports(tracks: FaceTracks, image: np.ndarray, found: list[Detection], reports: list[FaceReport]) -> list[FaceReport]:
@@ -248,11 +262,11 @@ def restore_faces(
     image: np.ndarray,
     model: Model | ModelChoice,
     *,
-    detector: str | FaceDetector = "retinaface_resnet50",
+    detector: str | FaceDetector = DEFAULT_DETECTOR,
     weights_dir: str | os.PathLike | None = None,
     faces: str | int = "all",
     min_face_size: float = 0,
-    confidence: float = 0.9,
+    confidence: float = DEFAULT_CONFIDENCE,
     visibility: float = 1.0,
     mask: str = "auto",
     color_correction: str = "on",
@@ -262,6 +276,7 @@ def restore_faces(
     allow_download: bool = True,
     timings: dict[str, float] | None = None,
     tracks: FaceTracks | None = None,
+    planned: list[FaceReport] | None = None,
 ) -> tuple[np.ndarray, list[FaceReport]]:
     """Restore the faces of ``image`` with ``model``; returns a new image of the same shape and dtype, and a report per face.
 
@@ -278,21 +293,26 @@ def restore_faces(
     ``tracks``: for the frames of a sequence, one ``FaceTracks`` given every frame in order: faces are followed
     over frames and their landmarks filtered, so a still face gets a still crop and does not shimmer, and a
     face the detector misses for a frame or two is restored where its track predicts it (``tracking.py``).
+    ``planned``: this frame's faces as the two-pass smoother planned them (``face_plan.py``: found, screened, tracked
+    and smoothed in a first pass over the whole sequence), restored as they are, without detecting again; the reports
+    returned are these, filled in.
     Expected failures (bad image or option, missing detector) raise a GPENError.
     """
     image = validate_image(image)
     check_options(faces=faces, min_face_size=min_face_size, confidence=confidence, visibility=visibility,
                   mask=mask, color_correction=color_correction)
+    if planned is not None and tracks is not None:
+        raise ValueError("give restore_faces either tracks or planned faces, not both")
     choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)
     timer = StageTimer(timings)
-    with timer("detection"):
-        detector = get_detector(detector, weights_dir, choice.device, allow_download)
-        found = detect_faces(color_view(image), detector, confidence, coarse_first=tracks is None)
-    found.sort(key=lambda detection: detection.box[0] + detection.box[2])
-    reports = [face_report(index, *found_face) for index, found_face in enumerate(zip(found, screen_detections(found)))]
-    if tracks is not None:
+    if planned is not None:
+        reports = planned
+    else:
         with timer("detection"):
-            reports = tracked_reports(tracks, color_view(image), found, reports)
+            found, reports = found_faces(color_view(image), get_detector(detector, weights_dir, choice.device, allow_download),
+                                         confidence, coarse_first=tracks is None)
+            if tracks is not None:
+                reports = tracked_reports(tracks, color_view(image), found, reports)
     chosen = select_faces(reports, faces, min_face_size, image.shape)
     output = image.copy()
     if not chosen or visibility == 0:
@@ -325,17 +345,33 @@ def restore_faces(
 
 
 def restore_frames(
-    frames: Iterable[np.ndarray], model: Model | ModelChoice, **options: object
+    frames: Sequence[np.ndarray] | Callable[[], Iterable[np.ndarray]] | Iterable[np.ndarray],
+    model: Model | ModelChoice,
+    **options: object,
 ) -> Iterator[tuple[np.ndarray, list[FaceReport]]]:
-    """``restore_faces`` of each frame of one sequence, in order, the faces tracked across them (``tracking.py``).
+    """``restore_faces`` of each frame of one sequence, in order, the faces followed across them.
 
-    What a video needs: one ``FaceTracks`` for the whole sequence, so still faces get still crops
-    and a face missed for a frame or two is still restored. ``options`` are ``restore_faces``'s.
-    Lazy: frames are read and restored one at a time, as the caller iterates.
+    Frames that can be read twice, a ``Sequence`` of them or a callable that opens them again (each
+    call an iterable of the same frames), get the two-pass smoother (``face_plan.py``): every frame's
+    faces found and smoothed with no lag first, then the frames restored, a still face's crops
+    bit-identical. A one-shot iterator (a generator, a live stream) gets the causal ``FaceTracks``
+    (``tracking.py``): lazy, each frame restored as it is read, at a little lag and more jitter.
+    ``options`` are ``restore_faces``'s.
     """
-    tracks = FaceTracks()
-    for frame in frames:
-        yield restore_faces(frame, model, tracks=tracks, **options)  # type: ignore[arg-type]
+    if not (isinstance(frames, Sequence) or callable(frames)):
+        tracks = FaceTracks()
+        for frame in frames:
+            yield restore_faces(frame, model, tracks=tracks, **options)  # type: ignore[arg-type]
+        return
+    from .face_plan import plan_faces  # noqa: PLC0415 (pass 1 builds on this module)
+
+    opened = frames if callable(frames) else lambda: frames
+    choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)
+    detector = get_detector(options.get("detector", DEFAULT_DETECTOR), options.get("weights_dir"),  # type: ignore[arg-type]
+                            choice.device, bool(options.get("allow_download", True)))
+    plan = plan_faces(opened(), detector, float(options.get("confidence", DEFAULT_CONFIDENCE))).plan()  # type: ignore[arg-type]
+    for frame, planned in zip(opened(), plan):
+        yield restore_faces(frame, model, planned=planned, **options)  # type: ignore[arg-type]
 
 
 def faces_by_size(chosen: list[FaceReport], choice: ModelChoice) -> list[tuple[int, list[FaceReport]]]:

@@ -97,6 +97,7 @@ class AlphaBeta:
     velocity: np.ndarray
     updates: int = 1
     jumps: int = 0
+    restarts: int = 0
 
     @classmethod
     def start(cls, alpha: float, position: np.ndarray) -> AlphaBeta:
@@ -113,6 +114,7 @@ class AlphaBeta:
         self.jumps = self.jumps + 1 if np.linalg.norm(residual, axis=1).max() > jump else 0
         if self.jumps >= JUMP_FRAMES:
             self.position, self.velocity, self.updates, self.jumps = measured, np.zeros_like(measured), 1, 0
+            self.restarts += 1
             return
         self.updates += 1
         alpha, beta = gains(self.alpha, self.updates)
@@ -147,6 +149,11 @@ class LandmarkFilter:
     @property
     def velocity(self) -> np.ndarray:
         return self.centre.velocity + self.shape.velocity
+
+    @property
+    def restarts(self) -> int:
+        """How many jumps restarted the centre's or the shape's filter so far (the offline smoother splits there)."""
+        return self.centre.restarts + self.shape.restarts
 
     @property
     def landmarks(self) -> np.ndarray:
