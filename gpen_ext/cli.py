@@ -176,13 +176,15 @@ def pipeline_options(args: argparse.Namespace) -> dict:
 def restore_image(
     image: np.ndarray, models: ModelChoice, detector: FaceDetector, args: argparse.Namespace, stem: str,
     planned: list[FaceReport] | None = None, progress: Callable[[int, int], None] | None = None,
+    sequence_frame: bool = False,
 ) -> tuple[np.ndarray, list[FaceReport]]:
-    """``restore_faces`` with the command's options (``planned``: a sequence's faces from pass 1, ``face_plan.py``);
-    with ``--save-faces`` the model's faces saved as ``<stem>_face<i>.png``."""
+    """``restore_faces`` with the command's options (``planned``: a sequence's faces from pass 1, ``face_plan.py``;
+    ``sequence_frame``: a frame of a video or ``--sequence``); with ``--save-faces`` the model's faces saved as
+    ``<stem>_face<i>.png``."""
     keeper = KeepFaces(models) if args.save_faces else None
     result, reports = restore_faces(
         image, keeper.choice if keeper else models, detector=detector, progress=progress, planned=planned,
-        **pipeline_options(args),
+        sequence_frame=sequence_frame, **pipeline_options(args),
     )
     if keeper is not None:
         keeper.save(reports, args.output / "faces", stem)
@@ -202,7 +204,7 @@ def restore_file(
     def progress(done: int, total: int) -> None:
         bar.set_postfix_str(f"{path.name}: face {done}/{total}")
 
-    result, reports = restore_image(image, models, detector, args, path.stem, planned, progress)
+    result, reports = restore_image(image, models, detector, args, path.stem, planned, progress, args.sequence)
     if any(report.restored for report in reports):
         write_image(target, result, info, args.quality)
     else:
@@ -243,7 +245,8 @@ def restore_video_file(
 
         def restore_frame(frame: np.ndarray, index: int) -> np.ndarray:
             planned = None if plan is None else planned_frame(plan, index, path)
-            result, reports = restore_image(frame, models, detector, args, f"{path.stem}_frame{index:06d}", planned)
+            result, reports = restore_image(frame, models, detector, args, f"{path.stem}_frame{index:06d}", planned,
+                                            sequence_frame=True)
             frames.append({"frame": index, "faces": [report.to_dict() for report in reports]})
             return result
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from measure_temporal import jitter
 from pipeline_helpers import BrightenRestorer
 
 from gpen_ext import cli
+from gpen_ext.cluster.replay import RecordingDetector
+from gpen_ext.faces.detection import COARSE_SIDE
 from gpen_ext.bench.video_clip import make_clip, shrunk_to_width
 from gpen_ext.faces.image_files import read_image, write_image
 
 av = pytest.importorskip("av")
 from gpen_ext.bench.clip_files import write_frames  # noqa: E402 (needs PyAV)
 from gpen_ext.video import iter_frames  # noqa: E402
+from measure_video import report_corners  # noqa: E402 (needs PyAV)
 
 
 @pytest.fixture(autouse=True)
@@ -64,39 +68,29 @@ def test_a_video_becomes_a_video_of_the_same_frames_with_its_faces_followed(clip
         assert [s.type for s in result.streams] == [s.type for s in source.streams] == ["video", "audio"]
 
 
-def report_corners(faces: list[dict]) -> np.ndarray:
-    """(4, 2) image positions of the corners of the face's crop, from its report entry."""
-    (face,) = faces
-    inverse = np.linalg.inv(np.vstack([np.array(face["crop_matrix"]), [0, 0, 1]]))[:2]
-    size = face["crop_size"]
-    return np.array([[0, 0, 1], [size, 0, 1], [0, size, 1], [size, size, 1]], float) @ inverse.T
+@pytest.fixture
+def recorders(monkeypatch: pytest.MonkeyPatch) -> list[RecordingDetector]:
+    """The detector of each command run, recording what it was asked (the last run's is the last)."""
+    real = cli.get_detector
+    made: list[RecordingDetector] = []
+
+    def recording(name, *args):
+        made.append(RecordingDetector(real(name, *args)))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "get_detector", recording)
+    return made
 
 
-def test_two_passes_lower_a_coded_clips_jitter_3x_and_detect_each_frame_once(test_images_dir, tmp_path, monkeypatch) -> None:
+def test_two_passes_lower_a_coded_clips_jitter_3x_and_detect_each_frame_once(test_images_dir, tmp_path, recorders) -> None:
     clip = make_clip(shrunk_to_width(read_image(test_images_dir / "portrait_small.jpg"), 320), still=10, pan=20)
     path = tmp_path / "pan.mp4"
     write_frames(path, clip.frames)
-    calls = []
-    real = cli.get_detector
-
-    class Counting:
-        def __init__(self, detector) -> None:
-            self.detector = detector
-
-        def detect(self, *given):
-            calls.append(1)
-            return self.detector.detect(*given)
-
-    def counting(name, *args):
-        return name if isinstance(name, Counting) else Counting(real(name, *args))
-
-    monkeypatch.setattr(cli, "get_detector", counting)
     jitters, detections = {}, {}
     for smoothing in ("auto", "off"):
-        calls.clear()
         report = tmp_path / f"{smoothing}.json"
         assert restore(str(path), "-o", str(tmp_path / smoothing), "--report", str(report), "--temporal-smoothing", smoothing) == 0
-        detections[smoothing] = len(calls)
+        detections[smoothing] = len(recorders[-1].calls)
         corners = np.array([report_corners(faces) for faces in faces_per_frame(report)]) - clip.offsets[:, None, :]
         jitters[smoothing] = jitter(corners)[0]
         assert len(list(iter_frames(tmp_path / smoothing / "pan.mp4"))) == len(clip.frames)
@@ -104,6 +98,26 @@ def test_two_passes_lower_a_coded_clips_jitter_3x_and_detect_each_frame_once(tes
             assert [s.type for s in result.streams] == ["video", "audio"]
     assert detections["auto"] == detections["off"] == len(clip.frames)  # pass 2 restores what pass 1 planned
     assert jitters["off"] >= 3 * jitters["auto"]
+
+
+def test_frames_are_detected_at_one_scale_with_smoothing_off_and_a_single_photo_coarse_first(
+    test_images_dir, tmp_path, recorders
+) -> None:
+    """A frame over 640 px with a large face: a single photo is looked at with 640 px first (and keeps that), a frame
+    of a video or of a ``--sequence`` only at GPEN's scale, as every other frame, also with temporal smoothing off."""
+    photo = read_image(test_images_dir / "portrait_small.jpg")[..., :3]
+    frames = make_clip(cv2.resize(photo, (photo.shape[1] * 2, photo.shape[0] * 2)), still=2, pan=0).frames
+    write_frames(tmp_path / "clip.mp4", frames)
+    for index, frame in enumerate(frames):
+        write_image(tmp_path / f"frame{index}.png", frame)
+    pngs = [str(tmp_path / f"frame{index}.png") for index in range(len(frames))]
+    runs = {"video": [str(tmp_path / "clip.mp4")], "sequence": [*pngs, "--sequence"], "single photos": pngs}
+    looked_at = {}
+    for name, inputs in runs.items():
+        assert restore(*inputs, "-o", str(tmp_path / name), "--temporal-smoothing", "off") == 0
+        looked_at[name] = {max(shape[:2]) for shape, _ in recorders[-1].calls}
+    assert looked_at["video"] == looked_at["sequence"] == {max(frames[0].shape[:2])}
+    assert looked_at["single photos"] == {COARSE_SIDE}
 
 
 def test_temporal_smoothing_off_restores_every_frame_on_its_own(clip, tmp_path) -> None:
@@ -134,10 +148,10 @@ def test_a_video_without_a_face_is_copied_byte_for_byte(frames, tmp_path) -> Non
 def test_ctrl_c_mid_video_leaves_no_file_and_exits_130(clip, tmp_path, monkeypatch, capsys) -> None:
     real = cli.restore_image
 
-    def interrupted(image, models, detector, args, stem, *rest):
+    def interrupted(image, models, detector, args, stem, *rest, **options):
         if stem.endswith("_frame000003"):
             raise KeyboardInterrupt
-        return real(image, models, detector, args, stem, *rest)
+        return real(image, models, detector, args, stem, *rest, **options)
 
     monkeypatch.setattr(cli, "restore_image", interrupted)
     assert restore(str(clip), "-o", str(tmp_path / "out")) == 130

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from measure_temporal import (
     STILL,
+    RememberingDetector,
     astronaut,
     clip_of,
     detector,
@@ -23,27 +24,10 @@ from measure_temporal import (
 from pipeline_helpers import BrightenRestorer, box_slices
 
 from gpen_ext.bench.video_clip import make_clip
-from gpen_ext.faces.detection import Detection, FaceDetector
 from gpen_ext.faces.face_plan import plan_faces
 from gpen_ext.faces.pipeline import restore_frames
 
 OFFLINE = {"mask": "feather", "color_correction": "off"}
-
-
-class RememberingDetector:
-    """The offline detector, counting its calls and answering a frame it saw before as it did then."""
-
-    def __init__(self, detector: FaceDetector) -> None:
-        self.detector = detector
-        self.calls = 0
-        self.seen: dict[bytes, list[Detection]] = {}
-
-    def detect(self, image: np.ndarray, confidence: float) -> list[Detection]:
-        self.calls += 1
-        key = image.tobytes() + bytes(str((image.shape, confidence)), "ascii")
-        if key not in self.seen:
-            self.seen[key] = self.detector.detect(image, confidence)
-        return self.seen[key]
 
 
 @pytest.fixture(scope="module")

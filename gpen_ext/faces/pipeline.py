@@ -277,6 +277,7 @@ def restore_faces(
     timings: dict[str, float] | None = None,
     tracks: FaceTracks | None = None,
     planned: list[FaceReport] | None = None,
+    sequence_frame: bool = False,
 ) -> tuple[np.ndarray, list[FaceReport]]:
     """Restore the faces of ``image`` with ``model``; returns a new image of the same shape and dtype, and a report per face.
 
@@ -296,6 +297,9 @@ def restore_faces(
     ``planned``: this frame's faces as the two-pass smoother planned them (``face_plan.py``: found, screened, tracked
     and smoothed in a first pass over the whole sequence), restored as they are, without detecting again; the reports
     returned are these, filled in.
+    ``sequence_frame``: the image is a frame of a sequence restored without tracks (temporal smoothing off), so it is
+    detected at GPEN's scale as every frame is (``detection.detect_faces``'s ``coarse_first``): a face near the coarse
+    look's threshold would otherwise switch scales from frame to frame, and the coarse landmarks jitter more.
     Expected failures (bad image or option, missing detector) raise a GPENError.
     """
     image = validate_image(image)
@@ -310,7 +314,7 @@ def restore_faces(
     else:
         with timer("detection"):
             found, reports = found_faces(color_view(image), get_detector(detector, weights_dir, choice.device, allow_download),
-                                         confidence, coarse_first=tracks is None)
+                                         confidence, coarse_first=tracks is None and not sequence_frame)
             if tracks is not None:
                 reports = tracked_reports(tracks, color_view(image), found, reports)
     chosen = select_faces(reports, faces, min_face_size, image.shape)
