@@ -35,7 +35,8 @@ def faces() -> RememberingDetector:
     return RememberingDetector(detector())
 
 
-@pytest.mark.parametrize("photo, face", [(portrait, 0), (two_faces, 1)], ids=["portrait", "two faces, 44 px face"])
+@pytest.mark.parametrize("photo, face", [(portrait, 0), (astronaut, 0), (two_faces, 1)],
+                         ids=["portrait", "astronaut, 34 px eye distance", "two faces, 44 px face"])
 def test_two_passes_lower_jitter_3x_with_no_lag_and_hold_still_faces(faces: RememberingDetector, photo, face: int) -> None:
     clip = clip_of(photo())
     raw = per_frame_detections(clip, faces)
