@@ -169,6 +169,13 @@ def test_bad_options_are_gpen_errors(options: dict, message: str) -> None:
         restore_faces(astronaut(), IdentityRestorer(), **{**OFFLINE, **options})
 
 
+def test_option_values_in_any_letter_case_name_the_same_choices() -> None:
+    lower, _ = restore_faces(astronaut(), BrightenRestorer(), **{**OFFLINE, "faces": "largest", "color_correction": "off"})
+    mixed, _ = restore_faces(astronaut(), BrightenRestorer(), **{**OFFLINE, "mask": OFFLINE["mask"].upper(),
+                                                                  "faces": " Largest", "color_correction": "OFF"})
+    assert np.array_equal(lower, mixed) and not np.array_equal(lower, astronaut())
+
+
 def test_a_model_without_size_is_refused() -> None:
     with pytest.raises(GPENError, match="model must be a callable with an integer .size"):
         restore_faces(astronaut(), lambda x: x, **OFFLINE)

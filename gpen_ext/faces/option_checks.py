@@ -53,13 +53,16 @@ def check_number(label: str, value: object, allowed: Range, integer: bool = Fals
 
 
 def check_choice(label: str, value: object, allowed: Choices) -> str | int:
-    """``value`` if it is one of the choices (or a face index where allowed), or a GPENError listing them."""
+    """The choice ``value`` names, in its own spelling (any letter case and surrounding spaces accepted: an API
+    caller's "Feather" is "feather"), or ``value`` itself as a face index where allowed; else a GPENError listing them."""
     if allowed.face_index and isinstance(value, int) and not isinstance(value, bool):
         return value
-    if value not in allowed.choices:
-        index = " or a face index" if allowed.face_index else ""
-        raise GPENError(f"{label} must be one of {', '.join(allowed.choices)}{index}, got {value!r}.")
-    return value
+    named = value.strip().casefold() if isinstance(value, str) else None
+    for choice in allowed.choices:
+        if choice.casefold() == named:
+            return choice
+    index = " or a face index" if allowed.face_index else ""
+    raise GPENError(f"{label} must be one of {', '.join(allowed.choices)}{index}, got {value!r}.")
 
 
 def check_value(name: str, value: object) -> object:

@@ -303,8 +303,9 @@ def restore_faces(
     Expected failures (bad image or option, missing detector) raise a GPENError.
     """
     image = validate_image(image)
-    check_options(faces=faces, min_face_size=min_face_size, confidence=confidence, visibility=visibility,
-                  mask=mask, color_correction=color_correction)
+    checked = check_options(faces=faces, min_face_size=min_face_size, confidence=confidence, visibility=visibility,
+                            mask=mask, color_correction=color_correction)
+    faces, mask, color_correction = checked["faces"], checked["mask"], checked["color_correction"]
     if planned is not None and tracks is not None:
         raise ValueError("give restore_faces either tracks or planned faces, not both")
     choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)

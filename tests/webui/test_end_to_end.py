@@ -230,6 +230,18 @@ def test_api_rejects_bad_requests(gpen_model: Path, portrait: np.ndarray) -> Non
         assert response.status_code == 422 and message in response.json()["detail"], (payload, response.json())
 
 
+def test_option_values_in_any_letter_case_are_taken_and_recorded_in_their_own_spelling(
+    gpen_model: Path, portrait: np.ndarray
+) -> None:
+    """An API caller's "Largest" or " Feather" is the option's "largest" and "feather" (infotext, endpoint)."""
+    p = gpen_processing([True, RECIPE_MODEL, False, 1.0, "Largest", " Feather"])
+    (image,), (infotext,) = processing.process_images(p, [portrait])
+    assert "GPEN faces: largest, GPEN mask: feather," in infotext
+    assert_face_restored_only(portrait, np.asarray(image))
+    response = api_client().post("/gpen/v1/restore", json={"image": b64_png(portrait), "mask": "FEATHER", "faces": "Largest"})
+    assert response.status_code == 200 and response.json()["restored"]
+
+
 def test_no_face_found_is_said_where_the_user_looks(gpen_model: Path, caplog) -> None:
     """Extras' info, the generation's comments and the console say it; the infotext still records the settings."""
     no_face = np.full((256, 256, 3), 128, np.uint8)
