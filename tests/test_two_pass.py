@@ -25,6 +25,7 @@ from pipeline_helpers import BrightenRestorer, box_slices
 
 from gpen_ext.bench.video_clip import make_clip
 from gpen_ext.faces.face_plan import plan_faces
+from gpen_ext.faces.landmark_smoothing import smooth_segment
 from gpen_ext.faces.pipeline import restore_frames
 
 OFFLINE = {"mask": "feather", "color_correction": "off"}
@@ -76,3 +77,19 @@ def test_restore_frames_detects_each_frame_once_for_a_sequence_and_lazily_for_an
             assert [(r.track, r.restored) for r in reports] == [(0, True)]
             seen.append(faces.calls - start)
         assert seen == calls
+
+
+def test_a_hold_stops_where_the_motion_starts_and_the_still_frames_are_one_crop() -> None:
+    """Synthetic landmarks (eye distance 40 px, noise 0.3 px): 30 still frames, then a pan of 0.4 px a frame.
+
+    The flat 17-frame windows reach into the pan; trimming gives those frames back to the motion.
+    """
+    template = np.array([[0, 0], [40, 0], [20, 20], [5, 40], [35, 40]], np.float64)
+    motion = np.concatenate([np.zeros(30), 0.4 * np.arange(1, 31)])
+    noise = np.random.default_rng(0).normal(0, 0.3, (60, 5, 2))
+    measured = [template + [shift, 0] + jitter for shift, jitter in zip(motion, noise)]
+    smoothed = smooth_segment(np.arange(60), measured)
+    held = [index for index in range(1, 60) if np.array_equal(smoothed[index], smoothed[index - 1])]
+    assert held == list(range(1, max(held) + 1)) and 28 <= max(held) <= 31  # held from the start to the pan's start
+    moved = smoothed[:, :, 0].mean(axis=1) - template[:, 0].mean()
+    assert np.abs(moved[36:] - motion[36:]).max() < 0.3  # followed, with no lag, once eased off the hold

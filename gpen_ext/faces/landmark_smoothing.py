@@ -81,9 +81,9 @@ def still_frames(times: np.ndarray, points: np.ndarray, frames: np.ndarray, scal
 
 
 def still_runs(still: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) index ranges where ``still`` is true for at least STILL_FRAMES entries running."""
+    """(start, stop) index ranges where ``still`` is true."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], still.astype(int), [0]])))
-    return [(start, stop) for start, stop in zip(edges[::2], edges[1::2]) if stop - start >= STILL_FRAMES]
+    return list(zip(edges[::2], edges[1::2]))
 
 
 def smooth_segment(frames: np.ndarray, measured: list[np.ndarray | None]) -> np.ndarray:
@@ -104,7 +104,7 @@ def smooth_segment(frames: np.ndarray, measured: list[np.ndarray | None]) -> np.
     measured_at = dict(zip(known, points))
     runs = [held_run(start, stop, smoothed, measured_at, scales)
             for start, stop in still_runs(still_frames(times, points, frames, scales))]
-    runs = [(start, stop, mean) for start, stop, mean in runs if stop - start >= STILL_FRAMES]
+    runs = [(start, stop, mean) for start, stop, mean in runs if stop - start >= STILL_FRAMES]  # what trimming left
     held_frames = np.zeros(len(frames), bool)
     for start, stop, _ in runs:
         held_frames[start:stop] = True
