@@ -24,6 +24,7 @@ from measure_temporal import (
 from pipeline_helpers import BrightenRestorer, box_slices
 
 from gpen_ext.bench.video_clip import make_clip
+from gpen_ext.errors import GPENError
 from gpen_ext.faces.face_plan import plan_faces
 from gpen_ext.faces.landmark_smoothing import smooth_segment
 from gpen_ext.faces.pipeline import restore_frames
@@ -93,3 +94,11 @@ def test_a_hold_stops_where_the_motion_starts_and_the_still_frames_are_one_crop(
     assert held == list(range(1, max(held) + 1)) and 28 <= max(held) <= 31  # held from the start to the pan's start
     moved = smoothed[:, :, 0].mean(axis=1) - template[:, 0].mean()
     assert np.abs(moved[36:] - motion[36:]).max() < 0.3  # followed, with no lag, once eased off the hold
+
+
+def test_a_bad_option_fails_before_pass_1_looks_at_any_frame(faces: RememberingDetector) -> None:
+    frames = clip_of(portrait()).frames[:3]
+    start = faces.calls
+    with pytest.raises(GPENError, match="confidence must be between 0.01 and 1, got 5"):
+        next(restore_frames(frames, BrightenRestorer(), detector=faces, confidence=5, **OFFLINE))
+    assert faces.calls == start

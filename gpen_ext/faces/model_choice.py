@@ -79,6 +79,11 @@ class ModelChoice:
         return cls({size: name or f"GPEN {size}"}, lambda _: model, device, getattr(model, "dtype", torch.float32))
 
     @classmethod
+    def of(cls, model: Model | ModelChoice) -> ModelChoice:
+        """``model`` itself when it is a choice already, else the choice of that one model (``single``)."""
+        return model if isinstance(model, ModelChoice) else cls.single(model)
+
+    @classmethod
     def from_files(
         cls, files: Mapping[str, Path], load: Callable[[Path], Model], device: torch.device, dtype: torch.dtype
     ) -> ModelChoice:

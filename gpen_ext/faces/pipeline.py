@@ -26,7 +26,7 @@ from .detection import Detection, FaceDetector, detect_faces, get_detector
 from .images import LUMA_WEIGHTS, color_view, map_images, unit_scale, validate_image
 from .masks import MASK_SIZE, FaceParser, face_masks, get_parser
 from .model_choice import Model, ModelChoice, model_device
-from .option_checks import check_options
+from .option_checks import PIPELINE_VALUES, check_options
 from .plausibility import screen_detections
 from .tone import PhotoTone, photo_tone
 from .tracking import FaceTracks
@@ -308,7 +308,7 @@ def restore_faces(
     faces, mask, color_correction = checked["faces"], checked["mask"], checked["color_correction"]
     if planned is not None and tracks is not None:
         raise ValueError("give restore_faces either tracks or planned faces, not both")
-    choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)
+    choice = ModelChoice.of(model)
     timer = StageTimer(timings)
     if planned is not None:
         reports = planned
@@ -371,10 +371,11 @@ def restore_frames(
     from .face_plan import plan_faces  # noqa: PLC0415 (pass 1 builds on this module)
 
     opened = frames if callable(frames) else lambda: frames
-    choice = model if isinstance(model, ModelChoice) else ModelChoice.single(model)
+    choice = ModelChoice.of(model)
+    checked = check_options(**{name: value for name, value in options.items() if name in PIPELINE_VALUES})  # before pass 1
     detector = get_detector(options.get("detector", DEFAULT_DETECTOR), options.get("weights_dir"),  # type: ignore[arg-type]
                             choice.device, bool(options.get("allow_download", True)))
-    plan = plan_faces(opened(), detector, float(options.get("confidence", DEFAULT_CONFIDENCE))).plan()  # type: ignore[arg-type]
+    plan = plan_faces(opened(), detector, float(checked.get("confidence", DEFAULT_CONFIDENCE))).plan()  # type: ignore[arg-type]
     for frame, planned in zip(opened(), plan):
         yield restore_faces(frame, model, planned=planned, **options)  # type: ignore[arg-type]
 
